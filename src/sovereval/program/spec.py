@@ -137,7 +137,7 @@ class SubBlock(Frozen):
             top = n.scale * n.raw_max
             if abs(top - self.points) > POINT_TOLERANCE:
                 raise ValueError(
-                    f"points do not add up: absolute_scale scale {n.scale} x raw_max {n.raw_max} = {top:g}, "
+                    f"points do not add up: absolute_scale scale {n.scale:g} x raw_max {n.raw_max:g} = {top:g}, "
                     f"but the sub-block is worth {self.points:g}; fix 'scale' or 'points'"
                 )
         if isinstance(n, RankPoints):

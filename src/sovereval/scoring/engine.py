@@ -61,7 +61,17 @@ def _err(msg: str, field_: str | None = None) -> SpecError:
     return SpecError(file="<inputs>", message=msg, field=field_)
 
 
-def _check(program: Program, stage: Stage, inputs: Inputs) -> None:
+def validate_inputs(program: Program, inputs: Inputs, *, complete: bool = True) -> Stage:
+    """Check every record refers to what the stage declares; with ``complete``, that nothing is missing."""
+    try:
+        stage = program.stage(inputs.stage)
+    except KeyError as e:
+        raise _err(str(e.args[0]), "stage") from None
+    _check(program, stage, inputs, complete)
+    return stage
+
+
+def _check(program: Program, stage: Stage, inputs: Inputs, complete: bool) -> None:
     if inputs.program != program.id:
         raise _err(f"inputs are for program {inputs.program!r}, not {program.id!r}", "program")
     teams = set(stage.teams)
@@ -97,6 +107,8 @@ def _check(program: Program, stage: Stage, inputs: Inputs) -> None:
     for a in inputs.approvals:
         if a.team not in declared:
             raise _err(f"approval for undeclared team {a.team!r}; declare it under [[teams]]", "approvals")
+    if not complete:
+        return
     # every required benchmark result present
     have = {(b.team, b.benchmark) for b in inputs.benchmarks}
     for sb in stage.subblocks:
@@ -134,8 +146,7 @@ def score(
     program_sha256: str = "",
     sensitivity: bool = True,
 ) -> Sheet:
-    stage = program.stage(inputs.stage)
-    _check(program, stage, inputs)
+    stage = validate_inputs(program, inputs)
     rng = np.random.default_rng(seed)
     teams = list(stage.teams)
     tindex = {t: i for i, t in enumerate(teams)}
@@ -334,11 +345,15 @@ def _assemble(
     warnings: list[str] = []
     reproduction: list[str] = []
     d = stage.decimals
+    sole_child = {b.subblocks[0].id: b.id for b in stage.blocks if len(b.subblocks) == 1}
 
     def cell_for(key: str, tid: str | None, x: np.ndarray, prov: Provenance) -> Cell:
         lo, hi = _ci(x, confidence)
         est = float(x[0])
-        pub = (published.get((key, tid)) if tid else published_means.get(key))
+        # a block's only sub-block is the same number: a published block value labels it too
+        alias = sole_child.get(key, key)
+        pub = (published.get((key, tid)) or published.get((alias, tid))) if tid else (
+            published_means.get(key) or published_means.get(alias))
         if pub is not None:
             places = pub.decimals if pub.decimals is not None else d
             ok = abs(round(est, places) - pub.value) < 1e-9

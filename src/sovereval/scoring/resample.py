@@ -51,7 +51,7 @@ def _resample_units(sums: np.ndarray, sizes: np.ndarray, replicates: int, rng: n
         return out
     table = np.column_stack([sums, sizes])
     groups, inverse = np.unique(table, axis=0, return_inverse=True)
-    if len(groups) <= MAX_GROUPS:
+    if len(groups) <= min(MAX_GROUPS, max(64, n_units // 8)):
         freq = np.bincount(inverse.ravel(), minlength=len(groups)) / n_units
         counts = rng.multinomial(n_units, freq, size=replicates).astype(float)  # (R, G)
         out[1:] = (counts @ groups[:, :k]) / (counts @ groups[:, k])[:, None]
