@@ -62,7 +62,7 @@ def main() -> None:
 
     for kind in ("binary", "graded", "continuous"):
         results = item_results(N, kind, rng)
-        secs, res = timed(lambda: benchmark_replicates(results, R, np.random.default_rng(1)))
+        secs, res = timed(lambda results=results: benchmark_replicates(results, R, np.random.default_rng(1)))
         rows.append((f"one benchmark, 5 teams x {N:,} items, {kind} scores (paired)", secs, res.method))
 
     # the full engine on the stage-1 programme with the 13 common benchmarks given item-level data:
@@ -75,11 +75,12 @@ def main() -> None:
     for bench in common:
         synth += item_results(per, "binary", rng, bench, tuple(f"{bench}-{k}" for k in range(per)))
     big = inputs.model_copy(update={
-        "benchmarks": tuple(b for b in inputs.benchmarks if b.benchmark not in common) + tuple(synth),
+        "benchmarks": (*(b for b in inputs.benchmarks if b.benchmark not in common), *synth),
         "published": (), "outcome": None})
     secs, _ = timed(lambda: score(loaded.program, big, replicates=R), repeat=2)
-    rows.append((f"full engine, stage 1, common block item-level (5 x {per * len(common):,} items) + summaries + "
-                 f"1,130 ratings, with sensitivity", secs, "all cells, ranks, selection"))
+    label = (f"full engine, stage 1, common block item-level (5 x {per * len(common):,} items) + summaries + "
+             "1,130 ratings, with sensitivity")
+    rows.append((label, secs, "all cells, ranks, selection"))
     secs, _ = timed(lambda: score(loaded.program, inputs, replicates=R), repeat=2)
     rows.append(("full engine, stage 1 as shipped (summaries + ratings), with sensitivity", secs, ""))
 

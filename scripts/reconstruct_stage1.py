@@ -151,8 +151,8 @@ def main() -> None:
             lines.append(f'  {{ panel = "expert", rater = "e{k:02d}", team = "{team}", approve = {str(k <= yes).lower()}, call = "recompetition", provenance = "reconstructed" }},')
     lines += ["]", ""]
     gates = {
-        "naver": ("fail", "Vision and audio encoder weights taken from Qwen2.5 and used frozen, without re-initialisation "
-                  "(fails the weight-based independence requirement).",
+        "naver": ("fail", ("Vision and audio encoder weights taken from Qwen2.5 and used frozen, without re-initialisation "
+                  "(fails the weight-based independence requirement)."),
                   "MSIT release 2026-01-15; IITP PM via Digital Today EN; vLLM hyperclovax_vision_v2.py"),
     }
     for team in TEAMS:

@@ -119,7 +119,7 @@ def test_tie_break_order(tmp_path) -> None:
 
 
 def test_gate_failure_vacates_or_passes_down(stage1) -> None:
-    program, inputs, _ = stage1
+    _program, inputs, _ = stage1
     text = STAGE1.read_text(encoding="utf-8")
     nxt = program_from_text(text.replace('gate_failure = "vacate"', 'gate_failure = "next_in_line"'))
     sheet = score(nxt, inputs, replicates=0, sensitivity=False)
@@ -132,6 +132,7 @@ def test_gate_failure_vacates_or_passes_down(stage1) -> None:
 
 def test_pending_gate_is_provisional(stage1) -> None:
     program, inputs, _ = stage1
+    assert program.stage("stage1").gates[0].pending == "provisional"
     pending = inputs.model_copy(update={"gates": tuple(g for g in inputs.gates if g.team != "naver"), "outcome": None})
     sheet = score(program, pending, replicates=0, sensitivity=False)
     naver = sheet.row("naver")

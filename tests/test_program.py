@@ -122,3 +122,14 @@ def test_bad_inputs_are_refused_with_location(tmp_path) -> None:
     with pytest.raises(SpecError) as e2:
         load_inputs(p2)
     assert "invalid JSON" in e2.value.message and e2.value.line == 1
+
+
+def test_shipped_inputs_are_what_the_reconstruction_script_generates() -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "reconstruct_stage1.py")], check=True,
+                         capture_output=True, text=True).stdout
+    assert out == STAGE1_INPUTS.read_text(encoding="utf-8")

@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 
 from sovereval.program.records import BenchmarkResult
-from sovereval.scoring import normalise, resample
 from sovereval.program.spec import AbsoluteScale, RankPoints, RatioToTargetCapped, RelativeToBest
+from sovereval.scoring import normalise, resample
 
 
 def _items(team: str, scores, clusters=()) -> BenchmarkResult:

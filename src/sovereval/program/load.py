@@ -213,12 +213,10 @@ ITEM_CSV_COLUMNS = ("team", "benchmark", "item", "score")
 
 def read_item_csv(path: Path) -> list[dict[str, Any]]:
     """Item-level scores: columns team, benchmark, item, score (0..1), optional cluster."""
-    try:
-        f = open(path, newline="", encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(str(path), "file not found") from None
+    if not path.is_file():
+        raise SpecError(str(path), "file not found")
     groups: dict[tuple[str, str], dict[str, list[Any]]] = {}
-    with f:
+    with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         cols = reader.fieldnames or []
         missing = [c for c in ITEM_CSV_COLUMNS if c not in cols]

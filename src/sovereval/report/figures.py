@@ -7,7 +7,6 @@ from pathlib import Path
 
 from sovereval.scoring.result import Sheet
 
-
 CJK_FONTS = ("Noto Sans CJK KR", "Noto Sans KR", "NanumGothic", "Noto Sans CJK JP", "UnDotum")
 
 

@@ -174,8 +174,8 @@ def markdown(sheet: Sheet) -> str:
     out += ["", "## Reproducibility", "",
             f"- program `{sheet.program_id}` version {sheet.program_version}, sha256 `{sheet.program_sha256}`",
             f"- inputs sha256 `{sheet.inputs_sha256}`",
-            f"- engine sovereval {sheet.engine_version}; {sheet.replicates} replicates; seed {sheet.seed}; "
-            f"lot order for exact ties: {', '.join(sheet.lot_order)}"]
+            (f"- engine sovereval {sheet.engine_version}; {sheet.replicates} replicates; seed {sheet.seed}; "
+            f"lot order for exact ties: {', '.join(sheet.lot_order)}")]
     for r in sheet.rows:
         out += ["", f"## {r.name}: line by line", "", "```"] + explain(sheet, r.team) + ["```"]
     return "\n".join(out) + "\n"

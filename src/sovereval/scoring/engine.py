@@ -17,7 +17,12 @@ from sovereval.program.load import SpecError
 from sovereval.program.records import GateDecision, Inputs, Provenance
 from sovereval.program.spec import Program, Stage, SubBlock
 from sovereval.scoring import normalise
-from sovereval.scoring.resample import benchmark_replicates, rater_weights, weighted_mean, weighted_trimmed_mean
+from sovereval.scoring.resample import (
+    benchmark_replicates,
+    rater_weights,
+    weighted_mean,
+    weighted_trimmed_mean,
+)
 from sovereval.scoring.result import (
     Cell,
     Column,
@@ -398,7 +403,7 @@ def _assemble(
     for i, j in ranked.lot_decided:
         warnings.append(f"tie between {teams[i]} and {teams[j]} decided by lot")
     if inputs.outcome is not None:
-        got = set(t for t, s in zip(teams, sel_est, strict=True) if s)
+        got = {t for t, s in zip(teams, sel_est, strict=True) if s}
         want = set(inputs.outcome.selected)
         reproduction.append(("OK   " if got == want else "DIFF ") + f"selected: published {sorted(want)}, computed {sorted(got)}")
         if got != want:

@@ -112,7 +112,7 @@ def benchmark_replicates(results: list[BenchmarkResult], replicates: int, rng: n
 
 def _sorted_by_id(r: BenchmarkResult) -> BenchmarkResult:
     order = np.argsort(np.asarray(r.item_ids))
-    pick = lambda xs: tuple(xs[i] for i in order)  # noqa: E731
+    pick = lambda xs: tuple(xs[i] for i in order)
     return r.model_copy(update={"item_ids": pick(r.item_ids), "scores": pick(r.scores), "clusters": pick(r.clusters) if r.clusters else ()})
 
 

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sovereval.program.records import Inputs
-from sovereval.program.spec import AbsoluteScale, Normaliser, Program, RankPoints, RatioToTargetCapped, RelativeToBest, Stage
+from sovereval.program.spec import (
+    AbsoluteScale,
+    Normaliser,
+    Program,
+    RankPoints,
+    RatioToTargetCapped,
+    RelativeToBest,
+    Stage,
+)
 from sovereval.scoring import normalise
 from sovereval.scoring.result import Flip, Sensitivity
 from sovereval.scoring.select import lot_order
@@ -59,7 +67,7 @@ def _weight_flips(stage: Stage, base: dict[str, np.ndarray], eligible: np.ndarra
     units = [(b.id, b.points, stage.total_points, b.name or b.id) for b in stage.blocks if len(stage.blocks) > 1]
     units += [(s.id, s.points, b.points, s.name or s.id) for b in stage.blocks if len(b.subblocks) > 1 for s in b.subblocks]
     for unit, w, upper, name in units:
-        def at(x: float) -> dict[str, np.ndarray]:
+        def at(x: float, unit: str = unit) -> dict[str, np.ndarray]:
             f = _factors(stage, unit, x)
             return {k: v * f[k] for k, v in base.items()}
 
