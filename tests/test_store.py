@@ -134,7 +134,9 @@ def test_migrations_create_the_schema(store: Store, raw: Engine) -> None:
         "approvals", "published_cells", "published_outcomes", "score_runs", "audit_events",
     }  # fmt: skip
     with raw.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        versions = Path(__file__).parents[1] / "src" / "sovereval" / "store" / "migrations" / "versions"
+        head = max(p.name.split("_")[0] for p in versions.glob("[0-9]*_*.py"))
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head
         # the migration and the ORM classes describe the same schema
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     Store(store.url.render_as_string(hide_password=False)).close()  # reopening is a no-op upgrade
@@ -348,6 +350,14 @@ def populate(store: Store, program_sha: str) -> None:
         program_sha256=program_sha, stage_id=S, inputs_sha256=inputs_sha256(sample_inputs()), seed=7,
         replicates=100, engine_version="0.1.0", result={"totals": {"a-team": 88.4}}, actor="bob",
     )  # fmt: skip
+    from sovereval.store.ledger import Entry, Failure, Ledger
+
+    ledger = Ledger(store)
+    run = ledger.start_run(benchmark_id="b", decl_version="0" * 64, model_key="sha256:" + "1" * 64, model_name="m",
+                           endpoint="embedded:m", epoch=0, n_items=2, manifest={"x": 1}, actor="bob")
+    ledger.write([Entry("k" * 64, run, "sha256:" + "1" * 64, "embedded:m", 0, "generate", {"p": 1}, {"text": "4"}, 1, 0.1)],
+                 [Failure("f" * 64, run, "client", 400, "bad request", 1)])
+    ledger.end_run(run, completed=1, cached=0, failed=1, duration_s=0.5, actor="bob")
 
 
 def test_database_rejects_update_and_delete_on_every_table(
@@ -396,15 +406,16 @@ def test_audit_chain_verifies(store: Store, program_sha: str) -> None:
     populate(store, program_sha)
     store.record_gate(GateDecision(gate="safety", team="a-team", status="pass"), P, S, "carol")
     events = store.audit_events()
-    assert [e.action for e in events] == ["add_program", "import_inputs", "record_score_run", "record_gate"]
-    assert [e.id for e in events] == [1, 2, 3, 4]
+    assert [e.action for e in events] == ["add_program", "import_inputs", "record_score_run", "start_eval_run",
+                                          "end_eval_run", "record_gate"]
+    assert [e.id for e in events] == [1, 2, 3, 4, 5, 6]
     assert events[0].prev_hash == "0" * 64
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     assert events[1].actor == "bob" and events[1].at.tzinfo is not None
-    assert store.audit_head() == (4, events[-1].hash)
+    assert store.audit_head() == (6, events[-1].hash)
     ok, message = store.verify_audit_chain()
     assert ok, message
-    assert "4 audit events" in message
+    assert "6 audit events" in message
 
 
 TAMPERING = {

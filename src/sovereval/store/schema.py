@@ -257,6 +257,83 @@ class ScoreRun(Base):
     created_by: Mapped[str]
 
 
+class EvalRun(Base):
+    """One benchmark run of one model: the manifest pins the declaration, template and model identity."""
+
+    __tablename__ = "eval_runs"
+    __table_args__ = (Index("ix_eval_runs_benchmark_model", "benchmark_id", "model_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark_id: Mapped[str] = mapped_column(ID)
+    decl_version: Mapped[str] = mapped_column(SHA)
+    model_key: Mapped[str] = mapped_column(String(200))
+    model_name: Mapped[str] = mapped_column(String(200))
+    endpoint: Mapped[str] = mapped_column(String(500))
+    epoch: Mapped[int]
+    n_items: Mapped[int]
+    manifest: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str]
+
+
+class EvalRunEnd(Base):
+    """How a run ended (a separate row: runs are never updated)."""
+
+    __tablename__ = "eval_run_ends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("eval_runs.id"), unique=True)
+    completed: Mapped[int]
+    cached: Mapped[int]
+    failed: Mapped[int]
+    duration_s: Mapped[float]
+    entries_sha256: Mapped[str] = mapped_column(SHA)
+    created_at: Mapped[datetime]
+
+
+class LedgerEntry(Base):
+    """One completed model request and its response; ``key`` is :func:`sovereval.bench.types.request_key`.
+
+    The ledger is the cache and the resume mechanism: a request whose key is here is never sent again.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint("kind IN ('generate', 'loglik')", name="kind"),
+        Index("ix_ledger_entries_model_key", "model_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(SHA, unique=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("eval_runs.id"))
+    model_key: Mapped[str] = mapped_column(String(200))
+    endpoint: Mapped[str] = mapped_column(String(500))
+    epoch: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any]]
+    response: Mapped[dict[str, Any]]
+    response_sha256: Mapped[str] = mapped_column(SHA)
+    attempts: Mapped[int]
+    latency_s: Mapped[float | None]
+    created_at: Mapped[datetime]
+
+
+class LedgerFailure(Base):
+    """A request that failed for good (a 4xx, or retries exhausted); retried on the next run."""
+
+    __tablename__ = "ledger_failures"
+    __table_args__ = (Index("ix_ledger_failures_key", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(SHA)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("eval_runs.id"))
+    error_kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[int | None]
+    message: Mapped[str]
+    attempts: Mapped[int]
+    created_at: Mapped[datetime]
+
+
 class AuditEvent(Base):
     """The audit log: a SHA-256 hash chain.  ``id`` is assigned by the store (1, 2, ...), not the DB.
 
