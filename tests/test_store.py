@@ -8,6 +8,8 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.test_web_store import populate_web
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -364,6 +366,7 @@ def test_database_rejects_update_and_delete_on_every_table(
     store: Store, program_sha: str, raw: Engine
 ) -> None:
     populate(store, program_sha)
+    populate_web(store)
     counts = row_counts(raw)
     assert all(counts[t] > 0 for t in TABLES), counts
     for table in TABLES:

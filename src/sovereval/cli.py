@@ -32,6 +32,25 @@ app.add_typer(program_app, name="program")
 app.add_typer(db_app, name="db")
 app.add_typer(gate_app, name="gate")
 
+
+def _mount_optional() -> None:
+    """Sub-apps whose heavy dependencies live in extras (audit, web)."""
+    try:
+        from sovereval.audit.cli import app as audit_app
+
+        app.add_typer(audit_app, name="audit", help="Independence audit: weight and tokenizer provenance.")
+    except ImportError:  # pragma: no cover - the audit extra is not installed
+        pass
+    try:
+        from sovereval.web.cli import app as web_app
+
+        app.add_typer(web_app, name="web", help="Expert panel, user evaluation and arena web application.")
+    except ImportError:  # pragma: no cover - the web extra is not installed
+        pass
+
+
+_mount_optional()
+
 # piped output (CI logs, files) gets a width that fits the sheet instead of rich's default 80 columns
 out = Console(width=None if sys.stdout.isatty() else 170)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 170)
@@ -177,12 +196,12 @@ class _progress:
             self.status.__exit__(*exc)
 
 
-def _run(fn):  # noqa: ANN001 - shared error handling for scoring commands
+def _run(fn):
     try:
         return fn()
     except (SpecError, KeyError, ValueError) as e:
         raise _fail(e) from None
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         from sovereval.store import StoreError
 
         if isinstance(e, StoreError):

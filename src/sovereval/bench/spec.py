@@ -1,0 +1,386 @@
+"""Benchmarks as short typed declarations.
+
+A :class:`BenchmarkDecl` says *what* a benchmark is — where its data lives (pinned by sha256), how its
+columns map onto an :class:`Item`, the prompt template it follows (pinned and hashed), few-shot, mode,
+sampling and scorer — and nothing about *how* to run it.  Loading lives in :mod:`sovereval.bench.data`,
+rendering in :mod:`sovereval.bench.prompts`, scoring in :mod:`sovereval.bench.scorers`.
+
+Odd formats are handled by small named functions (row adapters, generators, scorers) registered in a
+:class:`Registry`; a declaration refers to them by name, so it stays plain data: it serialises to JSON,
+and :attr:`BenchmarkDecl.version` (sha256 over the whole declaration, template included) identifies it in
+run manifests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import Field, field_validator, model_validator
+
+from sovereval.bench.types import Sampling, canonical
+from sovereval.program.spec import Frozen, Id
+
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Language = Literal["ko", "en"]
+Category = Literal[
+    "math", "knowledge", "reasoning", "long-text", "reliability", "safety", "instruction-following", "agent"
+]
+Format = Literal["jsonl", "json", "csv", "tsv", "parquet"]
+Mode = Literal["generate", "loglik"]
+#: how the raw answer column becomes ``Item.answer``:
+#: ``index0``/``index1`` (0- or 1-based option number), ``letter`` (A, B, ...), ``choice_text`` (the option's
+#: text), ``bool`` (true/false -> 1/0, i.e. an index into two options ordered no/yes), ``text`` (kept as a
+#: string: numbers, LaTeX, short answers), ``indices`` (a list of 0-based indices: several true options)
+AnswerFormat = Literal["index0", "index1", "letter", "choice_text", "bool", "text", "indices"]
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A small name -> object registry filled by a decorator; unknown names fail with the known ones listed."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def deco(obj: T) -> T:
+            if name in self._items and self._items[name] is not obj:
+                raise ValueError(f"{self.what} {name!r} is registered twice")
+            self._items[name] = obj
+            return obj
+
+        return deco
+
+    def get(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            raise KeyError(f"unknown {self.what} {name!r}; known: {sorted(self._items)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._items))
+
+
+#: ``(row: dict, ctx: RowContext) -> dict``: reshapes one raw record of an odd format (see data.py)
+ROW_ADAPTERS: Registry[Callable[..., dict[str, Any]]] = Registry("row adapter")
+#: ``(seed: int, n: int, **params) -> list[dict]``: produces raw records deterministically (see generated.py)
+GENERATORS: Registry[Callable[..., list[dict[str, Any]]]] = Registry("generator")
+
+
+# --------------------------------------------------------------------------------------------------
+# Items
+# --------------------------------------------------------------------------------------------------
+
+
+class Item(Frozen):
+    """One benchmark question, as every scorer and template sees it.
+
+    ``answer`` is an option index (MCQ), a tuple of indices (several true options, e.g. TruthfulQA MC2)
+    or a string (numbers, LaTeX, short text).  ``cluster`` groups items that share material (e.g. one
+    passage with several questions) so that error bars can resample them together; ``None`` means the
+    item is independent.
+    """
+
+    id: str = Field(min_length=1)
+    fields: dict[str, Any] = Field(default_factory=dict)
+    answer: int | str | tuple[int, ...] | None = None
+    choices: tuple[str, ...] = ()
+    cluster: str | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Data sources
+# --------------------------------------------------------------------------------------------------
+
+
+class FileRef(Frozen):
+    path: str = Field(min_length=1)
+    #: sha256 of the file as stored (compressed bytes for .gz); None only for hub files not yet pinned
+    sha256: Sha256 | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, v: str) -> str:
+        if v.startswith(("/", "\\")) or ".." in v.replace("\\", "/").split("/"):
+            raise ValueError(f"path {v!r} must be relative to the data root, without '..'")
+        return v
+
+
+class _FileSource(Frozen):
+    files: tuple[FileRef, ...] = Field(min_length=1)  # read in this order
+    format: Format
+    #: None: gzip when the path ends in .gz
+    compression: Literal["gzip", "none"] | None = None
+    #: JSON only: the key holding the list of records (None: the document is the list)
+    json_records: str | None = None
+    #: CSV/TSV: 'minimal' honours "..." quoting (RFC 4180), 'none' reads every character literally
+    csv_quoting: Literal["minimal", "none"] = "minimal"
+
+
+class LocalFiles(_FileSource):
+    """Files under a data root (e.g. ``../shared/benchmarks``); every sha256 is checked on every load."""
+
+    kind: Literal["local"] = "local"
+
+    @model_validator(mode="after")
+    def _pinned(self) -> LocalFiles:
+        unpinned = [f.path for f in self.files if f.sha256 is None]
+        if unpinned:
+            raise ValueError(f"local files must be pinned by sha256: {unpinned}")
+        return self
+
+
+class HubFiles(_FileSource):
+    """Files of a Hugging Face dataset repository at a pinned commit.
+
+    Read from the local Hugging Face cache; downloaded (with ``huggingface_hub``) only when online.
+    """
+
+    kind: Literal["hf"] = "hf"
+    repo: str = Field(pattern=r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$")
+    revision: str = Field(pattern=r"^[0-9a-f]{40}$")  # a commit, never a branch name
+
+
+class Generated(Frozen):
+    """Records produced by a registered generator, deterministic from ``seed``; needs no data root."""
+
+    kind: Literal["generated"] = "generated"
+    generator: str
+    seed: int = 0
+    n: int = Field(gt=0)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+Source = Annotated[LocalFiles | HubFiles | Generated, Field(discriminator="kind")]
+FileSource = Annotated[LocalFiles | HubFiles, Field(discriminator="kind")]
+
+
+def local(*files: tuple[str, str], format: Format, **kw: Any) -> LocalFiles:
+    """``local(("gsm8k/test.jsonl", "3730d3..."), format="jsonl")`` — a short form for declarations."""
+    return LocalFiles(files=tuple(FileRef(path=p, sha256=s) for p, s in files), format=format, **kw)
+
+
+# --------------------------------------------------------------------------------------------------
+# Field mapping
+# --------------------------------------------------------------------------------------------------
+
+
+class FieldMap(Frozen):
+    """Which raw column becomes which part of an :class:`Item`.
+
+    Options come from exactly one of ``choices`` (one column per option, in label order), ``choice_list``
+    (one column holding a list) or ``fixed_choices`` (the same verbalised options for every item, e.g.
+    ``("아니오", "예")``).  ``keep`` copies further columns into ``Item.fields`` for templates and
+    breakdowns.  ``id``: the dataset's own id column; without one, ids are a hash of the record's content.
+    """
+
+    adapter: str | None = None
+    id: str | None = None
+    #: the id column is unique only within a file: ids become ``<file stem>/<id>`` (CLIcK reuses ids)
+    id_per_file: bool = False
+    question: str | None = "question"
+    passage: str | None = None
+    choices: tuple[str, ...] = ()
+    choice_list: str | None = None
+    fixed_choices: tuple[str, ...] = ()
+    answer: str | None = "answer"
+    answer_format: AnswerFormat = "text"
+    #: records with the same non-empty value in this column share a cluster (e.g. a shared passage);
+    #: a value held by one record only leaves that item independent (cluster None)
+    cluster: str | None = None
+    keep: tuple[str, ...] = ()
+    #: which of question / passage / choices lose surrounding whitespace (lm-eval's ``question.strip()``)
+    strip: tuple[Literal["question", "passage", "choices"], ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> FieldMap:
+        given = [n for n, v in (("choices", self.choices), ("choice_list", self.choice_list),
+                                ("fixed_choices", self.fixed_choices)) if v]
+        if len(given) > 1:
+            raise ValueError(f"give options in one way only, not {given}")
+        needs_options = self.answer_format in ("index0", "index1", "letter", "choice_text", "bool")
+        if needs_options and not given and self.adapter is None:
+            raise ValueError(f"answer_format {self.answer_format!r} needs options (choices, choice_list or "
+                             f"fixed_choices)")
+        if self.id_per_file and self.id is None:
+            raise ValueError("id_per_file needs an id column")
+        if self.answer_format == "bool" and self.fixed_choices and len(self.fixed_choices) != 2:
+            raise ValueError("answer_format 'bool' needs exactly two options, ordered (no, yes)")
+        return self
+
+
+# --------------------------------------------------------------------------------------------------
+# Prompt template
+# --------------------------------------------------------------------------------------------------
+
+
+class Template(Frozen):
+    """A pinned prompt format.  Placeholders use ``str.format`` syntax (write ``{{`` for a literal brace).
+
+    The rendered text is ``preamble + example_sep.join(shots + [query])`` where each shot is
+    ``query + target`` of a few-shot item.  In ``loglik`` mode the continuations are ``target`` rendered
+    for every option — so ``target`` carries the leading-space convention (``" {label}"`` -> ``" A"``), as
+    lm-eval's ``target_delimiter`` does.
+
+    Placeholders: every key of ``Item.fields`` (``question``, ``passage``, kept columns, adapter fields),
+    ``choices`` (the option block: ``choice_line`` per option joined by ``choice_sep``), ``labels`` (the
+    labels in use joined by ", "), ``answer`` (the item's answer as text); in ``target`` also ``label`` and
+    ``choice`` (the option being scored, or the gold one in a few-shot example).
+    """
+
+    #: the original this reproduces, and any deliberate deviation
+    follows: str = Field(min_length=1)
+    system: str | None = None
+    preamble: str = ""
+    query: str = Field(min_length=1)
+    #: used instead of ``query`` when the item's passage is empty (formats that drop the passage line)
+    query_no_passage: str | None = None
+    target: str = " {label}"
+    example_sep: str = "\n\n"
+    choice_line: str = "{label}. {choice}"
+    choice_sep: str = "\n"
+    labels: tuple[str, ...] = ("A", "B", "C", "D", "E", "F", "G", "H", "I", "J")
+    #: generate mode: True sends the text as one user message (chat); False as a raw completion prompt
+    chat: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> Template:
+        for name in ("preamble", "query", "query_no_passage", "target", "choice_line", "system"):
+            text = getattr(self, name)
+            if text is None:
+                continue
+            try:
+                fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+            except ValueError as e:
+                raise ValueError(f"template {name}: {e} (write '{{{{' and '}}}}' for literal braces)") from e
+            positional = [f for f in fields if f == "" or f.split(".")[0].split("[")[0].isdigit()]
+            if positional:
+                raise ValueError(f"template {name}: positional field {{{positional[0]}}}; name the field, or "
+                                 f"write '{{{{' and '}}}}' for literal braces")
+        if self.system is not None and not self.chat:
+            raise ValueError("a system message needs chat = true")
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError("labels must be distinct")
+        return self
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(canonical(self.model_dump(mode="json")).encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# Few-shot, scorer, limit
+# --------------------------------------------------------------------------------------------------
+
+
+class FewShot(Frozen):
+    """Few-shot exemplars: ``k`` of them, chosen deterministically.
+
+    ``source`` None draws from the benchmark's own items, never the item being asked nor one sharing its
+    cluster.  ``first_n`` takes the pool in file order (lm-eval's MMLU sampler); ``random`` draws with a
+    generator seeded by ``(seed, item id)``, so the choice for an item does not depend on the order in
+    which items are rendered.  ``match`` keeps only exemplars whose field of that name equals the item's
+    (e.g. the same MMLU subject).
+    """
+
+    k: int = Field(0, ge=0)
+    source: FileSource | None = None
+    fields: FieldMap | None = None  # the source's column mapping, when it differs from the benchmark's
+    split: str = "dev"
+    selection: Literal["first_n", "random"] = "random"
+    seed: int = 1234
+    match: str | None = None
+
+
+class ScorerRef(Frozen):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Limit(Frozen):
+    """A deterministic, seeded subset for demos: the ``n`` items with the smallest hash of (seed, id)."""
+
+    n: int = Field(gt=0)
+    seed: int = 0
+
+
+# --------------------------------------------------------------------------------------------------
+# The declaration
+# --------------------------------------------------------------------------------------------------
+
+
+class BenchmarkDecl(Frozen):
+    """One benchmark, declared.  For example (see catalog.py for the real suites)::
+
+        BenchmarkDecl(
+            id="arc-easy", name="ARC-Easy", language="en", category="reasoning",
+            source=local(("arc/arc_easy.jsonl", "d2d12e59..."), format="jsonl"),
+            fields=FieldMap(question="query", choice_list="choices", answer="gold", answer_format="index0"),
+            template=Template(follows="lm-eval arc_easy", query="{question}\\nAnswer:", target=" {choice}"),
+            mode="loglik", scorer=ScorerRef(name="mcq_loglik", params={"metric": "acc_norm"}),
+        )
+
+    ``mode`` must match what the scorer reads (``loglik`` -> a Loglik response, ``generate`` -> a
+    Generation); this is checked here, as are the scorer and row-adapter names.
+    """
+
+    id: Id
+    name: str
+    language: Language
+    category: Category
+    source: Source
+    split: str = "test"
+    fields: FieldMap = FieldMap()
+    template: Template
+    fewshot: FewShot = FewShot()
+    mode: Mode
+    generation: Sampling = Sampling()
+    scorer: ScorerRef
+    #: the programme sub-block this benchmark feeds (free text id, e.g. "domestic")
+    subblock: str | None = None
+    limit: Limit | None = None
+    license: str = ""
+    citation: str = ""
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> BenchmarkDecl:
+        from sovereval.bench.scorers import SCORERS  # late: scorers import this module
+
+        try:
+            info = SCORERS.get(self.scorer.name)
+            if self.fields.adapter is not None:
+                from sovereval.bench import data  # noqa: F401  (registers the row adapters)
+
+                ROW_ADAPTERS.get(self.fields.adapter)
+        except KeyError as e:
+            raise ValueError(e.args[0]) from None
+        if info.response != self.mode:
+            raise ValueError(f"scorer {self.scorer.name!r} scores {info.response} responses, "
+                             f"but the benchmark's mode is {self.mode!r}")
+        if isinstance(self.source, Generated) and self.fewshot.k and self.fewshot.source is not None:
+            raise ValueError("a generated benchmark draws few-shot exemplars from its own items")
+        return self
+
+    @property
+    def template_sha256(self) -> str:
+        return self.template.sha256
+
+    @property
+    def version(self) -> str:
+        """sha256 over the whole declaration (template, data hashes, sampling, scorer) for run manifests."""
+        return hashlib.sha256(canonical(self.model_dump(mode="json")).encode("utf-8")).hexdigest()
+
+    def with_(self, **changes: Any) -> BenchmarkDecl:
+        """A validated copy with some attributes replaced (e.g. ``decl.with_(limit=Limit(n=50))``)."""
+        data = self.model_dump()
+        for key, value in changes.items():
+            data[key] = value.model_dump() if isinstance(value, Frozen) else value
+        return type(self).model_validate(data)
