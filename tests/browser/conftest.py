@@ -90,7 +90,9 @@ class LiveApp:
         self.thread.join(30)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: the sync Playwright loop counts as "running" on the main thread until it
+# stops, so a session-scoped browser broke every later asyncio.run() (CI run of session 1).
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_browser()
     from playwright.sync_api import sync_playwright
@@ -101,7 +103,7 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     require_browser()
     from sovereval.arena.abuse import Rules
