@@ -455,6 +455,22 @@ CATALOG: dict[str, BenchmarkDecl] = {d.id: d for d in (
 )}
 
 
+def _add_suites() -> None:
+    from sovereval.bench import suites
+    from sovereval.bench.generated import generated_suite
+
+    for d in generated_suite().values():
+        CATALOG.setdefault(d.id, d)
+    for module in suites.modules():
+        for d in getattr(module, "DECLS", ()):
+            if d.id in CATALOG and CATALOG[d.id] != d:
+                raise ValueError(f"benchmark id {d.id!r} declared twice ({module.__name__})")
+            CATALOG[d.id] = d
+
+
+_add_suites()
+
+
 def get(benchmark_id: str) -> BenchmarkDecl:
     try:
         return CATALOG[benchmark_id]

@@ -29,7 +29,8 @@ Category = Literal[
     "math", "knowledge", "reasoning", "long-text", "reliability", "safety", "instruction-following", "agent"
 ]
 Format = Literal["jsonl", "json", "csv", "tsv", "parquet"]
-Mode = Literal["generate", "loglik"]
+#: ``episode``: several dependent requests per item (turns, judge, agent), see :mod:`sovereval.bench.session`
+Mode = Literal["generate", "loglik", "episode"]
 #: how the raw answer column becomes ``Item.answer``:
 #: ``index0``/``index1`` (0- or 1-based option number), ``letter`` (A, B, ...), ``choice_text`` (the option's
 #: text), ``bool`` (true/false -> 1/0, i.e. an index into two options ordered no/yes), ``text`` (kept as a
@@ -355,16 +356,21 @@ class BenchmarkDecl(Frozen):
         from sovereval.bench.scorers import SCORERS  # late: scorers import this module
 
         try:
-            info = SCORERS.get(self.scorer.name)
+            if self.mode == "episode":
+                from sovereval.bench.session import load_episodes
+
+                load_episodes().get(self.scorer.name)
+            else:
+                info = SCORERS.get(self.scorer.name)
+                if info.response != self.mode:
+                    raise ValueError(f"scorer {self.scorer.name!r} scores {info.response} responses, "
+                                     f"but the benchmark's mode is {self.mode!r}")
             if self.fields.adapter is not None:
                 from sovereval.bench import data  # noqa: F401  (registers the row adapters)
 
                 ROW_ADAPTERS.get(self.fields.adapter)
         except KeyError as e:
             raise ValueError(e.args[0]) from None
-        if info.response != self.mode:
-            raise ValueError(f"scorer {self.scorer.name!r} scores {info.response} responses, "
-                             f"but the benchmark's mode is {self.mode!r}")
         if isinstance(self.source, Generated) and self.fewshot.k and self.fewshot.source is not None:
             raise ValueError("a generated benchmark draws few-shot exemplars from its own items")
         return self

@@ -146,5 +146,10 @@ class LoglikUnsupported(BackendError):
 
 def request_key(identity: ModelIdentity, endpoint: str, request: Request, epoch: int = 0) -> str:
     """The ledger key: sha256 over model identity, endpoint, full payload (incl. sampling and seed), epoch."""
-    body = canonical({"model": identity.key, "endpoint": endpoint, "request": request.payload(), "epoch": epoch})
+    return key_for(identity.key, endpoint, request, epoch)
+
+
+def key_for(model_key: str, endpoint: str, request: Request, epoch: int = 0) -> str:
+    """:func:`request_key` from a model key (``ModelIdentity.key``), e.g. one read back from the ledger."""
+    body = canonical({"model": model_key, "endpoint": endpoint, "request": request.payload(), "epoch": epoch})
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
