@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
 
+from . import pages
 from .errors import CanonicalisationError, FormatError
 from .gguf_reader import GgufFile
 from .pickle_guard import refuse_if_pickle
@@ -26,6 +30,7 @@ from .tokenizer import Tokenizer, from_gguf_fields, from_tokenizer_json
 
 GGUF_QK_PERMUTED_ARCHS = frozenset({"llama", "mistral", "granite", "deci"})
 PLUS_ONE_NORM_ARCHS = frozenset({"gemma", "gemma2", "gemma3", "gemma3n", "qwen3next"})
+MAPPED_DTYPES = frozenset({"BF16", "F16", "F32"})  # stored dtypes the scan uses without conversion
 
 
 @dataclass(frozen=True)
@@ -84,14 +89,22 @@ class Checkpoint:
                 a = a.T
         return np.ascontiguousarray(a, dtype=np.float32)
 
-    def stored(self, key: str, raw: memoryview | None = None) -> np.ndarray | None:
-        """The tensor in its stored dtype without conversion (BF16 as uint16), or None when it needs
-        dequantisation or a layout transform.  Lets the scan hash and sub-sample without an fp32 copy."""
+    def stored_is_canonical(self, key: str) -> bool:
+        """True when the stored bytes are the canonical tensor as is (safetensors, no layout transform,
+        BF16/F16/F32): the scan can then hash the bytes and :meth:`gather` rows without conversion."""
         ref = self.tensors[key]
-        if self.format != "safetensors" or ref.ops or ref.stored_dtype not in ("BF16", "F32"):
-            return None
-        raw = self.raw(key) if raw is None else raw
-        return np.frombuffer(raw, dtype="<u2" if ref.stored_dtype == "BF16" else "<f4").reshape(ref.shape)
+        return self.format == "safetensors" and not ref.ops and ref.stored_dtype in MAPPED_DTYPES
+
+    def gather(self, key: str, starts: np.ndarray, length: int) -> np.ndarray:
+        """Runs of ``length`` stored elements at element offsets ``starts`` (see
+        :meth:`SafetensorsFiles.gather`); only for :meth:`stored_is_canonical` tensors."""
+        if not self.stored_is_canonical(key):
+            raise ValueError(f"{key}: stored bytes need conversion; use read()")
+        return self._backend.gather(self.tensors[key].source, starts, length)
+
+    def chunks(self, key: str) -> Iterator[memoryview]:
+        """The stored bytes of the tensor's source in bounded zero-copy chunks (dropped after use)."""
+        return self._backend.chunks(self.tensors[key].source)
 
     def raw(self, key: str) -> memoryview:
         return self._backend.raw(self.tensors[key].source)
@@ -104,14 +117,10 @@ class Checkpoint:
             yield k, self.read(k)
 
     def file_sha256(self) -> dict[str, str]:
-        out = {}
-        for f in self.files:
-            h = hashlib.sha256()
-            with open(f, "rb") as fh:
-                while chunk := fh.read(8 << 20):
-                    h.update(chunk)
-            out[f.name] = h.hexdigest()
-        return out
+        """sha256 of every file (the reproducibility block's input hashes); shards two at a time."""
+        with ThreadPoolExecutor(max_workers=max(1, min(2, len(self.files)))) as ex:
+            digests = list(ex.map(sha256_file, self.files))
+        return {f.name: d for f, d in zip(self.files, digests, strict=True)}
 
     @property
     def n_params(self) -> int:
@@ -126,6 +135,25 @@ class Checkpoint:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 of a file, streamed from a read-only memory map in bounded chunks that are dropped from the
+    resident set after use (no copy into a user buffer, no resident growth)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            return h.hexdigest()
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            gen = pages.chunks(mm, 0, size, fh.fileno())
+            try:
+                for piece in gen:
+                    h.update(piece)
+                    del piece
+            finally:
+                gen.close()  # releases its view before the map closes
+    return h.hexdigest()
 
 
 def open_checkpoint(path: str | Path) -> Checkpoint:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ N_ROWS = 64
 N_COLS = 256
 N_TOKENS = 2048
 _HASH_CHUNK = 1 << 22  # elements per hashing chunk: bounds temporaries to ~16 MiB
+HASH_THREADS = 2
+SUMMARY_SAMPLE = 1 << 16  # elements in the summary sample of a tensor that has no sub-block
 
 
 def subset(n: int, k: int, salt: str) -> np.ndarray:
@@ -51,6 +54,12 @@ def block_rows_cols(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     return subset(shape[0], N_ROWS, "rows"), subset(shape[1], N_COLS, "cols")
 
 
+def _bf16_bits(x: np.ndarray) -> np.ndarray:
+    """float32 (or float16) values rounded to bf16 (round-to-nearest-even), as uint16."""
+    u = np.asarray(x, dtype=np.float32).view(np.uint32)
+    return ((u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)).astype(np.uint16)
+
+
 def bf16_hash(a: np.ndarray) -> str:
     """sha256 of the tensor rounded to bf16 (round-to-nearest-even), in bounded chunks.
 
@@ -58,14 +67,30 @@ def bf16_hash(a: np.ndarray) -> str:
     h = hashlib.sha256()
     flat = np.ascontiguousarray(a, dtype=np.float32).reshape(-1)
     for s in range(0, flat.size, _HASH_CHUNK):
-        u = flat[s : s + _HASH_CHUNK].view(np.uint32)
-        r = ((u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)).astype(np.uint16)
-        h.update(r.tobytes())
+        h.update(_bf16_bits(flat[s : s + _HASH_CHUNK]).tobytes())
     return h.hexdigest()
 
 
-def _sha(b: memoryview) -> str:
-    return hashlib.sha256(b).hexdigest()
+def _hash_source(ckpt: Checkpoint, key: str) -> str:
+    """sha256 of the stored bytes of ``key``'s source tensor, streamed from the memory map."""
+    h = hashlib.sha256()
+    for piece in ckpt.chunks(key):
+        h.update(piece)
+    return h.hexdigest()
+
+
+def _hash_stored(ckpt: Checkpoint, key: str, stored_dtype: str) -> tuple[str, str]:
+    """One pass over the stored bytes of an unconverted tensor: (sha256 of the bytes, sha256 of the bf16
+    rounding) — the same hash for BF16; for F32/F16 each chunk is rounded to bf16 as it goes by."""
+    raw = hashlib.sha256()
+    b16 = None if stored_dtype == "BF16" else hashlib.sha256()
+    dt = "<f4" if stored_dtype == "F32" else "<f2"
+    for piece in ckpt.chunks(key):
+        raw.update(piece)
+        if b16 is not None:
+            b16.update(_bf16_bits(np.frombuffer(piece, dtype=dt)).tobytes())
+    d = raw.hexdigest()
+    return d, (d if b16 is None else b16.hexdigest())
 
 
 def _f32(a: np.ndarray) -> np.ndarray:
@@ -151,6 +176,126 @@ class Fingerprint:
         return cls(meta, arrays)
 
 
+class _InMemory:
+    """A tensor already in memory (float32 after dequantisation / transform)."""
+
+    def __init__(self, a: np.ndarray) -> None:
+        self.a = a
+        self.shape: tuple[int, ...] = tuple(a.shape)
+
+    def rows(self, idx: np.ndarray) -> np.ndarray:
+        if self.a.size == 0:
+            return np.zeros((len(idx), self.shape[-1] if self.shape else 0), dtype=self.a.dtype)
+        return self.a.reshape(-1, self.shape[-1])[idx]
+
+    def sample(self, k: int) -> np.ndarray:
+        flat = self.a.reshape(-1)
+        return flat[:: max(1, flat.size // k)]
+
+
+class _Stored:
+    """A tensor whose stored bytes are its canonical values: rows are copied from the file on demand
+    (positioned reads; nothing else of the tensor is touched)."""
+
+    RUN = 1024  # elements per run of the summary sample of a large tensor without rows to sample
+
+    def __init__(self, ckpt: Checkpoint, key: str) -> None:
+        self.ckpt, self.key = ckpt, key
+        self.shape = tuple(ckpt.tensors[key].shape)
+
+    def rows(self, idx: np.ndarray) -> np.ndarray:
+        n = self.shape[-1] if self.shape else 1
+        return self.ckpt.gather(self.key, np.asarray(idx, dtype=np.int64) * n, n)
+
+    def sample(self, k: int) -> np.ndarray:
+        size = int(np.prod(self.shape))
+        if size <= 16 * k:  # small: the whole tensor, every step-th element as for an in-memory one
+            return self.ckpt.gather(self.key, np.zeros(1, np.int64), size).reshape(-1)[:: max(1, size // k)]
+        starts = np.linspace(0, size - self.RUN, max(1, k // self.RUN)).astype(np.int64)
+        return self.ckpt.gather(self.key, starts, self.RUN).reshape(-1)
+
+
+def _extract(key: str, role: str, t: _InMemory | _Stored, ids: dict[str, int], kept_tokens: list[str],
+             info: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:  # fmt: skip
+    """The kept parts of one tensor (stored dtype or float32): norm vector, token rows, sub-block, and a
+    summary (mean, sd) of a sample — the sub-block for matrices, the vector for vectors."""
+    shape = t.shape
+    size = int(np.prod(shape))
+    sample: np.ndarray | None = None
+    if len(shape) == 1 and (is_norm(role) or size <= 8192):
+        sample = arrays[f"vec/{key}"] = _f32(t.rows(np.zeros(1, np.int64)).reshape(-1)).copy()
+    if role in ("embed", "lm_head") and len(shape) == 2:
+        rows = np.array([ids[s] for s in kept_tokens], dtype=np.int64)
+        arrays[f"rows/{key}"] = _f32(t.rows(rows)).astype(np.float16)
+    if size and ((len(shape) == 2 and min(shape) > 1) or len(shape) > 2):  # > 2: stacked experts, flattened
+        r, c = block_rows_cols((size // shape[-1], shape[-1]))
+        sample = _f32(t.rows(r)[:, c])
+        arrays[f"blk/{key}"] = sample.astype(np.float16)
+        if len(shape) == 2:
+            info["anchored"] = role in ANCHORED_ROLES
+    if sample is None:
+        sample = _f32(t.sample(SUMMARY_SAMPLE)) if size else np.zeros(0, np.float32)
+    s64 = sample.astype(np.float64)
+    info["mean"] = float(s64.mean()) if s64.size else 0.0
+    info["std"] = float(s64.std()) if s64.size else 0.0
+
+
+def _scan_stored(ckpt: Checkpoint, key: str, role: str, stored_dtype: str, ids: dict[str, int],
+                 kept_tokens: list[str]) -> tuple[str, str, dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
+    """One scan job: hash the stored bytes, then extract the kept parts (see :func:`build_fingerprint`)."""
+    raw, b16 = _hash_stored(ckpt, key, stored_dtype)
+    info: dict[str, Any] = {}
+    local: dict[str, np.ndarray] = {}
+    _extract(key, role, _Stored(ckpt, key), ids, kept_tokens, info, local)
+    return raw, b16, info, local
+
+
+def _scan(ckpt: Checkpoint, ids: dict[str, int], kept_tokens: list[str],
+          transform: Any) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:  # fmt: skip
+    """Every tensor once: per-tensor info (shape, hashes, summary) and the kept arrays."""
+    tensors: dict[str, dict[str, Any]] = {}
+    arrays: dict[str, np.ndarray] = {}
+    # The measured scan.  A tensor whose stored bytes are its values (safetensors BF16/F16/F32) is one
+    # job for a pool of two threads: stream its bytes once through sha256 from the memory map in bounded
+    # chunks, each dropped from the resident set after use (hashlib releases the GIL), then copy the few
+    # rows it keeps with positioned reads (just read, so from the page cache).  Nothing is converted to
+    # float except what is kept.  Other tensors (GGUF, fused, transformed) are materialised one at a time
+    # in float32 here and hashed in the pool.  Results are merged in tensor order (deterministic file).
+    parts: list[tuple[str, dict[str, Any], str, list[Future[Any]], dict[str, np.ndarray]]] = []
+    pending: deque[Future[Any]] = deque()
+    with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:  # leaving the block waits for the jobs
+        for key, ref in ckpt.tensors.items():
+            _, _, role = parse_key(key)
+            info: dict[str, Any] = {"shape": list(ref.shape), "n_params": ref.n_params,
+                                    "stored_dtype": ref.stored_dtype}  # fmt: skip
+            tag = ":" + ref.stored_dtype + ":" + str(ref.ops)
+            local: dict[str, np.ndarray] = {}
+            if transform is None and ckpt.stored_is_canonical(key):
+                futs = [pool.submit(_scan_stored, ckpt, key, role, ref.stored_dtype, ids, kept_tokens)]
+            else:
+                a = ckpt.read(key)
+                if transform is not None:
+                    a = transform(key, a)
+                info["shape"] = list(a.shape)
+                futs = [pool.submit(_hash_source, ckpt, key), pool.submit(bf16_hash, a)]
+                _extract(key, role, _InMemory(a), ids, kept_tokens, info, local)
+                del a
+            parts.append((key, info, tag, futs, local))
+            pending.extend(futs)
+            while len(pending) > HASH_THREADS + 1:  # stay close to the jobs (bounds fp32 copies in flight)
+                pending.popleft().result()
+    for key, info, tag, futs, local in parts:
+        if len(futs) == 1:
+            raw, b16, extra, local = futs[0].result()
+            info.update(extra)
+        else:
+            raw, b16 = futs[0].result(), futs[1].result()
+        info["raw_sha256"], info["bf16_sha256"] = raw + tag, b16
+        tensors[key] = info
+        arrays.update(local)
+    return tensors, arrays
+
+
 def build_fingerprint(
     ckpt: Checkpoint,
     name: str,
@@ -167,57 +312,20 @@ def build_fingerprint(
     """
     cfg = ckpt.config
     tok = ckpt.tokenizer
-    tensors: dict[str, dict[str, Any]] = {}
-    arrays: dict[str, np.ndarray] = {}
     emb_vocab = ckpt.tensors["text.embed"].shape[0] if "text.embed" in ckpt.tensors else cfg.vocab
     own = select_tokens(tok, emb_vocab)
     wanted = list(dict.fromkeys([*own, *extra_tokens]))
     ids = token_ids(tok, wanted, emb_vocab)
     kept_tokens = [s for s in wanted if s in ids]
-    pool = ThreadPoolExecutor(max_workers=2)
-    futures: list[tuple[dict[str, Any], str, Future[str], str]] = []
-    for key, ref in ckpt.tensors.items():
-        _, _, role = parse_key(key)
-        raw = ckpt.raw(key)
-        view = ckpt.stored(key, raw) if transform is None else None
-        info: dict[str, Any] = {"shape": list(ref.shape), "n_params": ref.n_params, "stored_dtype": ref.stored_dtype}
-        tag = ":" + ref.stored_dtype + ":" + str(ref.ops)
-        if view is not None:  # fast path: hash the stored bytes, convert only what is kept
-            fr = pool.submit(_sha, raw)
-            futures.append((info, "raw_sha256", fr, tag))
-            futures.append((info, "bf16_sha256", fr if ref.stored_dtype == "BF16" else pool.submit(bf16_hash, view), ""))
-            a = view
-        else:
-            a = ckpt.read(key)
-            if transform is not None:
-                a = transform(key, a)
-            info["shape"] = list(a.shape)
-            futures.append((info, "raw_sha256", pool.submit(_sha, raw), tag))
-            futures.append((info, "bf16_sha256", pool.submit(bf16_hash, a), ""))
-        flat = a.reshape(-1)
-        sample = _f32(flat[:: max(1, flat.size // 1_000_000)]).astype(np.float64)
-        info["mean"] = float(sample.mean()) if sample.size else 0.0
-        info["std"] = float(sample.std()) if sample.size else 0.0
-        if a.ndim == 1 and (is_norm(role) or a.size <= 8192):
-            arrays[f"vec/{key}"] = _f32(a)
-        if role in ("embed", "lm_head") and a.ndim == 2:
-            rows = np.array([ids[s] for s in kept_tokens], dtype=np.int64)
-            arrays[f"rows/{key}"] = _f32(a[rows]).astype(np.float16)
-        if a.ndim == 2 and min(a.shape) > 1:
-            r, c = block_rows_cols(a.shape)
-            arrays[f"blk/{key}"] = _f32(a[np.ix_(r, c)]).astype(np.float16)
-            info["anchored"] = role in ANCHORED_ROLES
-        elif a.ndim > 2:  # stacked experts: block of the flattened first two axes
-            a2 = a.reshape(-1, a.shape[-1])
-            r, c = block_rows_cols(a2.shape)
-            arrays[f"blk/{key}"] = _f32(a2[np.ix_(r, c)]).astype(np.float16)
-        tensors[key] = info
-        del a, view, flat
-        while sum(not f.done() for _, _, f, _ in futures) > 2:  # bound the buffers held by hashing
-            next(f for _, _, f, _ in futures if not f.done()).result()
-    for info, fld, fut, tag in futures:
-        info[fld] = fut.result() + tag
-    pool.shutdown()
+    # the whole-file sha256 (reproducibility block) runs beside the scan rather than after it
+    files_pool = ThreadPoolExecutor(max_workers=1) if source_hashes else None
+    files_fut = files_pool.submit(ckpt.file_sha256) if files_pool is not None else None
+    try:
+        tensors, arrays = _scan(ckpt, ids, kept_tokens, transform)
+        source_files = files_fut.result() if files_fut is not None else {}
+    finally:
+        if files_pool is not None:
+            files_pool.shutdown(wait=True)
     meta: dict[str, Any] = {
         "version": FINGERPRINT_VERSION,
         "name": name,
@@ -230,7 +338,7 @@ def build_fingerprint(
         "embed_tokens": kept_tokens,
         "tokenizer": tok.to_json() if tok else None,
         "tokenizer_sha256": tok.sha256 if tok else None,
-        "source_files": ckpt.file_sha256() if source_hashes else {},
+        "source_files": source_files,
         "params": {"n_rows": N_ROWS, "n_cols": N_COLS, "n_tokens": N_TOKENS},
     }
     return Fingerprint(meta, arrays)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import math
 import mmap
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import pages
 from .errors import FormatError
 
 GGUF_MAGIC = b"GGUF"
@@ -115,6 +117,7 @@ class GgufFile:
             if size < 24:
                 raise FormatError(f"{path}: truncated GGUF file ({size} bytes)")
             self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self._fd: int | None = None
         buf = memoryview(self._mm)
         if bytes(buf[:4]) != GGUF_MAGIC:
             raise FormatError(f"{path}: not a GGUF file (bad magic {bytes(buf[:4])!r})")
@@ -169,11 +172,17 @@ class GgufFile:
         return self.fields.get(key, default)
 
     def raw(self, name: str) -> memoryview:
-        """Stored bytes of one tensor (a copy: keeps the resident set bounded, see st_reader)."""
+        """Stored bytes of one tensor (a copy; the mapped pages are dropped again, see :mod:`.pages`)."""
         t = self.tensors[name]
         buf = np.empty(t.nbytes, dtype=np.uint8)
         buf[:] = np.frombuffer(self._mm, dtype=np.uint8, count=t.nbytes, offset=t.start)
+        pages.drop(self._mm, t.start, t.nbytes)
         return memoryview(buf)
+
+    def chunks(self, name: str) -> Iterator[memoryview]:
+        """The stored bytes of one tensor as bounded zero-copy chunks, each dropped after use."""
+        t = self.tensors[name]
+        return pages.chunks(self._mm, t.start, t.nbytes, self._fd)
 
     def read(self, name: str) -> np.ndarray:
         """One tensor dequantised to float32, numpy (row-major) shape."""

@@ -13,6 +13,8 @@ from .errors import AuditError
 from .fingerprint import FINGERPRINT_VERSION, Fingerprint, build_fingerprint
 
 MANIFEST = "registry.json"
+REGISTRY_ENV = "SOVEREVAL_AUDIT_REGISTRY"
+DEFAULT_REGISTRY = Path("audit-registry")
 
 
 def _sha(path: Path) -> str:
@@ -49,17 +51,29 @@ def load_reference(root: Path, name: str) -> Fingerprint:
     if e is None:
         raise AuditError(f"no reference {name!r} in {root / MANIFEST} (known: {', '.join(man['references'])})")
     path = root / e["file"]
+    if not path.is_file():
+        raise AuditError(f"{path}: listed in {root / MANIFEST} but missing; rebuild the reference")
     if _sha(path) != e["sha256"]:
         raise AuditError(f"{path}: sha256 differs from the registry manifest; rebuild it")
     return Fingerprint.load(path)
 
 
 def resolve_reference(spec: str, registry: Path | None) -> tuple[Fingerprint, dict[str, Any]]:
-    """A reference given as a registry name, a fingerprint ``.npz`` or a checkpoint path."""
+    """A reference given as a registry name, a fingerprint ``.npz`` or a checkpoint path.
+
+    A name that is not an existing path is looked up in ``registry`` (default: ``./audit-registry`` when
+    it holds a manifest)."""
     p = Path(spec)
-    if registry is not None and not p.exists():
-        fp = load_reference(registry, spec)
-        return fp, {"reference": spec, "fingerprint_sha256": load_manifest(registry)["references"][spec]["sha256"]}
+    if not p.exists():
+        root = registry if registry is not None else DEFAULT_REGISTRY
+        if not (root / MANIFEST).is_file():
+            raise AuditError(
+                f"reference {spec!r}: no such file or directory, and no registry to look the name up in "
+                f"({root / MANIFEST} does not exist; give --registry DIR or ${REGISTRY_ENV}, or build one with "
+                f"`sovereval audit fingerprint build CHECKPOINT --name NAME --registry DIR`)"
+            )
+        fp = load_reference(root, spec)
+        return fp, {"reference": spec, "fingerprint_sha256": load_manifest(root)["references"][spec]["sha256"]}
     if p.suffix == ".npz":
         return Fingerprint.load(p), {"reference": spec, "fingerprint_sha256": _sha(p)}
     with open_checkpoint(p) as c:

@@ -3,8 +3,10 @@
 The header is parsed by hand with strict bounds so that malformed or truncated files fail fast with a
 clear message and bounded memory: the 8-byte header length is checked against the file size and a hard
 cap before anything is allocated, every tensor's byte range must lie inside the file and match its
-dtype and shape, and tensor data is only ever touched through a read-only memory map, one tensor at a
-time.
+dtype and shape, and tensor data is only ever touched one tensor at a time: :meth:`read` copies one
+tensor with a positioned read; the scan streams every byte through :meth:`chunks` (zero-copy, bounded
+chunks of the read-only memory map, each dropped from the resident set after use) and copies the few
+rows it keeps with :meth:`gather`.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import math
 import mmap
 import os
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import pages
 from .errors import FormatError
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -143,14 +147,16 @@ class SafetensorsFiles:
                 self.entries[e.name] = e
         self._maps: dict[Path, mmap.mmap] = {}
         self._fds: dict[Path, int] = {}
+        self._lock = threading.Lock()  # the scan opens maps and descriptors from two threads
 
     def _map(self, file: Path) -> mmap.mmap:
-        m = self._maps.get(file)
-        if m is None:
-            with open(file, "rb") as fh:
-                m = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            self._maps[file] = m
-        return m
+        with self._lock:
+            m = self._maps.get(file)
+            if m is None:
+                with open(file, "rb") as fh:
+                    m = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                self._maps[file] = m
+            return m
 
     def raw(self, name: str) -> memoryview:
         """The stored bytes of one tensor, read with one positioned read into a fresh buffer.
@@ -159,22 +165,47 @@ class SafetensorsFiles:
         pages of a memory map stay accounted to the process after they have been touched.)"""
         e = self.entries[name]
         buf = np.empty(e.nbytes, dtype=np.uint8)
-        fd = self._fd(e.file)
-        got = 0
-        view = memoryview(buf)
-        while got < e.nbytes:
-            n = os.preadv(fd, [view[got:]], e.start + got)
-            if n <= 0:
-                raise FormatError(f"{e.file}: unexpected end of file in tensor {name!r}")
-            got += n
+        self._pread(e, memoryview(buf), e.start)
         return memoryview(buf)
 
+    def _pread(self, e: StEntry, view: memoryview, offset: int) -> None:
+        fd = self._fd(e.file)
+        got = 0
+        while got < len(view):
+            n = os.preadv(fd, [view[got:]], offset + got)
+            if n <= 0:
+                raise FormatError(f"{e.file}: unexpected end of file in tensor {e.name!r}")
+            got += n
+
+    def gather(self, name: str, starts: np.ndarray, length: int) -> np.ndarray:
+        """Runs of ``length`` elements starting at the element offsets ``starts``, in the stored dtype
+        (BF16 as uint16), shape ``(len(starts), length)``: one positioned read per run, so only the
+        bytes asked for are copied (rows of a huge embedding without touching the rest of it)."""
+        e = self.entries[name]
+        np_dtype, size = DTYPES[e.dtype]
+        n_el = e.nbytes // size
+        starts = np.asarray(starts, dtype=np.int64).reshape(-1)
+        if starts.size and (starts.min() < 0 or starts.max() + length > n_el):
+            raise IndexError(f"{name}: runs of {length} at {starts.min()}..{starts.max()} exceed {n_el} elements")
+        out = np.empty((starts.size, length), dtype=np_dtype)
+        view = memoryview(out.reshape(-1).view(np.uint8))
+        rb = length * size
+        for j, st in enumerate(starts.tolist()):
+            self._pread(e, view[j * rb : (j + 1) * rb], e.start + st * size)
+        return out
+
+    def chunks(self, name: str) -> Iterator[memoryview]:
+        """The stored bytes of one tensor as bounded zero-copy chunks, each dropped after use."""
+        e = self.entries[name]
+        return pages.chunks(self._map(e.file), e.start, e.nbytes, self._fd(e.file))
+
     def _fd(self, file: Path) -> int:
-        fd = self._fds.get(file)
-        if fd is None:
-            fd = os.open(file, os.O_RDONLY)
-            self._fds[file] = fd
-        return fd
+        with self._lock:
+            fd = self._fds.get(file)
+            if fd is None:
+                fd = os.open(file, os.O_RDONLY)
+                self._fds[file] = fd
+            return fd
 
     def read(self, name: str) -> np.ndarray:
         """One tensor as float32 in its stored (row-major) shape."""
