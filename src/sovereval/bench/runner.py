@@ -61,12 +61,14 @@ class RunConfig:
     adaptive: bool = True
 
 
-async def _call(backend: Backend, request: Request, timeout_s: float):  # noqa: ANN202
+async def _call(backend: Backend, request: Request, timeout_s: float):
     try:
-        if isinstance(request, LoglikRequest):
-            return await asyncio.wait_for(backend.loglikelihood(request), timeout_s)
-        assert isinstance(request, GenerationRequest)
-        return await asyncio.wait_for(backend.generate(request), timeout_s)
+        # asyncio.timeout, not wait_for: wait_for wraps every request in an extra Task (Python 3.11)
+        async with asyncio.timeout(timeout_s):
+            if isinstance(request, LoglikRequest):
+                return await backend.loglikelihood(request)
+            assert isinstance(request, GenerationRequest)
+            return await backend.generate(request)
     except TimeoutError:
         raise BackendError(f"no answer within {timeout_s:g} s", kind="timeout") from None
 
