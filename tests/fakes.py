@@ -10,7 +10,14 @@ import os
 from collections import Counter
 from collections.abc import AsyncIterator
 
-from sovereval.bench.types import BackendError, Generation, GenerationRequest, Loglik, LoglikRequest, ModelIdentity
+from sovereval.bench.types import (
+    BackendError,
+    Generation,
+    GenerationRequest,
+    Loglik,
+    LoglikRequest,
+    ModelIdentity,
+)
 
 
 class EchoBackend:
@@ -40,7 +47,7 @@ class EchoBackend:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.log_path:  # the answer is complete: record that it was produced
-            with open(self.log_path, "a", encoding="utf-8") as f:
+            with open(self.log_path, "a", encoding="utf-8") as f:  # noqa: ASYNC230 - a test log, fsynced on purpose
                 f.write(prompt + "\n")
                 f.flush()
                 os.fsync(f.fileno())

@@ -558,7 +558,7 @@ def _eval_expr(expr: str) -> int:
 
 def test_generated_suite_is_deterministic_and_correct(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOVEREVAL_BENCH_DATA", raising=False)
-    assert set(GENERATED) == {"gen-arith-ko", "gen-arith-ko-mcq", "gen-arith-en", "gen-arith-en-mcq"}
+    assert set(GENERATED) == {f"gen-arith-{lang}{kind}" for lang in ("ko", "en") for kind in ("", "-mcq", "-fewshot")}
     for decl in GENERATED.values():
         a, b = load_items(decl), load_items(decl)
         assert a == b and len(a) == 200 and len({i.id for i in a}) == 200
@@ -575,6 +575,16 @@ def test_generated_suite_is_deterministic_and_correct(monkeypatch: pytest.Monkey
     assert load_items(generated_suite(seed=1, n=20)["gen-arith-ko"]) == ko1
     positions = [i.answer for i in load_items(GENERATED["gen-arith-ko-mcq"])]
     assert set(positions) == {0, 1, 2, 3}  # the gold option moves around
+    # the completion variant (base models have no chat template): 3 solved examples, never the item itself
+    shots = GENERATED["gen-arith-en-fewshot"]
+    items = load_items(shots)
+    req = render(shots, items[7], select_fewshot(shots, items[7], load_fewshot_pool(shots)))
+    assert isinstance(req, GenerationRequest) and req.prompt is not None and not req.messages
+    blocks = req.prompt.split("\n\n")
+    assert len(blocks) == 4 and blocks[-1] == f"Question: {items[7].fields['question']}\nAnswer:"
+    assert all(b.startswith("Question: ") and "\nAnswer: " in b for b in blocks[:3])
+    assert items[7].fields["question"] not in "\n\n".join(blocks[:3])
+    assert req.sampling.stop == ("\n",) and req.sampling.max_tokens == 16
 
 
 def test_generated_prompts_and_korean_particles() -> None:

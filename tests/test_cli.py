@@ -107,7 +107,7 @@ def test_explain_export_and_gate(db: str, tmp_path: Path) -> None:
 
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    r = run("demo", "--out", str(tmp_path / "demo"), "-r", "300")
+    r = run("demo", "--no-models", "--out", str(tmp_path / "demo"), "-r", "300")
     assert "Reproduction of the release" in r.output and "DIFF" not in r.output
     assert "OK   selected" in r.output
     for kind in ("md", "csv", "json", "png"):

@@ -8,8 +8,6 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.test_web_store import populate_web
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -28,6 +26,7 @@ from sovereval.program.records import (
 )
 from sovereval.store import ConflictError, Store, StoreError, inputs_sha256, normalise_inputs
 from sovereval.store.schema import TABLES, Base
+from tests.test_web_store import populate_web
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM_TOML = 'id = "demo"\nname = "Demo programme"\nversion = "1"\n'

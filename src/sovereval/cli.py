@@ -34,7 +34,10 @@ app.add_typer(gate_app, name="gate")
 
 
 def _mount_optional() -> None:
-    """Sub-apps whose heavy dependencies live in extras (audit, web)."""
+    """Sub-apps: benchmarks, and those whose heavy dependencies live in extras (audit, web)."""
+    from sovereval.bench.cli import app as bench_app
+
+    app.add_typer(bench_app, name="bench", help="Run a stage's benchmarks on real models, rescore from the ledger.")
     try:
         from sovereval.audit.cli import app as audit_app
 
@@ -315,22 +318,86 @@ def db_audit(db: DbOpt = None, limit: int = 30) -> None:
         raise typer.Exit(1)
 
 
+def _longctx_showcase(db: str, data_root: Path) -> None:
+    """One Korean long-context item of each task type, sized in SmolLM2's own tokens, answered by SmolLM2."""
+    import asyncio
+
+    from sovereval.bench.backends import open_backend
+    from sovereval.bench.catalog import CATALOG
+    from sovereval.bench.evaluate import evaluate
+    from sovereval.bench.runner import RunConfig
+    from sovereval.bench.spec import Limit
+    from sovereval.bench.suites import core_ii
+    from sovereval.bench.types import Sampling
+    from sovereval.store.ledger import Ledger
+
+    decl = core_ii.for_tokenizer(CATALOG["ko-longctx-4k"], "gguf:smollm2-135m-instruct", target_tokens=1536)
+    decl = decl.with_(generation=Sampling(max_tokens=48), limit=Limit(n=3, seed=0))
+
+    async def go():
+        b = await open_backend("llama:smollm2-135m-instruct", n_ctx=2048)
+        try:
+            return await evaluate(decl, b, Ledger(_store(db)), data_root=data_root,
+                                  config=RunConfig(concurrency=1, progress=False), actor="demo")
+        finally:
+            await b.aclose()
+
+    o = asyncio.run(go())
+    for it, sc in zip(o.items, o.scores, strict=True):
+        f = it.fields
+        got = "no response" if sc is None else f"score {sc.value:.2f}"
+        gold = ", ".join(str(a) for a in f.get("answers") or ()) or str(it.answer or "")
+        out.print(f"  {f.get('task', '?'):<16} {f.get('n_tokens', '?'):>5} tokens  gold: {gold:<28.28} {got}",
+                  markup=False, highlight=False)
+    out.print(f"  ({decl.name}; ledger run {o.run_id}; scored exactly, see README 'Benchmark suites')",
+              markup=False, highlight=False)
+
+
 @app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Where the demo writes its store and exports.")] = Path("out/demo"),
     replicates: RepsOpt = DEFAULT_REPLICATES,
     seed: SeedOpt = DEFAULT_SEED,
+    limit: Annotated[int, typer.Option(min=1, help="Items per benchmark in the measured part (seeded subset).")] = 8,
+    data: Annotated[Path | None, typer.Option(help="Benchmark data root (default: $SOVEREVAL_BENCH_DATA or a "
+                                                   "../shared/benchmarks found upward).")] = None,
+    models: Annotated[bool, typer.Option("--models/--no-models", help="Run the measured part on the embedded "
+                                                                      "models (needs `make llama`).")] = True,
 ) -> None:
-    """Score the real stage-1 programme from recorded (reconstructed) inputs, end to end."""
+    """Two real models measured on real items into points (programs/demo-embedded.toml), then the real
+    stage-1 programme scored from recorded (reconstructed) inputs, end to end."""
+    import importlib.util
+
+    from sovereval.bench.data import find_data_root
+
     root = Path(__file__).resolve().parents[2]
     program = root / "programs" / "k-ai-2026-stage1.toml"
     inputs = root / "programs" / "k-ai-2026-stage1.inputs.toml"
     out_dir.mkdir(parents=True, exist_ok=True)
+    code = 0
+    if models and importlib.util.find_spec("llama_cpp") is None:
+        out.print("[yellow]llama-cpp-python is not installed (make llama): skipping the measured part[/]")
+        models = False
+    if models:
+        from sovereval.bench.cli import measure
+
+        measured = out_dir / "measured.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(measured) + suffix).unlink(missing_ok=True)
+        mdb = f"sqlite:///{measured.resolve()}"
+        data_root = data or find_data_root()
+        out.rule("[bold]Part 1[/]: two embedded models measured on real items (programs/demo-embedded.toml)")
+        code = measure(root / "programs" / "demo-embedded.toml", data=data_root, limit=limit, db=mdb,
+                       replicates=min(replicates, 2000), seed=seed, out_dir=out_dir / "measured", actor="demo")
+        if data_root is not None:
+            out.rule("Korean long context: SmolLM2 on generated documents (RULER-style tasks)")
+            _longctx_showcase(mdb, data_root)
+        out.print(f"measured store (ledger, results, sheet): {measured}", highlight=False)
     db_path = out_dir / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     db = f"sqlite:///{db_path.resolve()}"
-    out.rule("[bold]sovereval demo[/]: stage 1 of the 독자 AI 파운데이션 모델 programme")
+    out.rule(("[bold]Part 2[/]: " if models else "") + "stage 1 of the 독자 AI 파운데이션 모델 programme")
     out.print(f"programme: {program.relative_to(root)}\ninputs:    {inputs.relative_to(root)} "
               "(reconstructed to fit the 2026-01-15 release)\nstore:     " + db, highlight=False)
     sheet = _run(lambda: _score(program, inputs, db, None, replicates, seed, "demo"))
@@ -348,7 +415,7 @@ def demo(
         write_export(sheet, out_dir / f"stage1-sheet.{kind}", kind)
     out.rule()
     out.print(f"exports: {out_dir}/stage1-sheet.{{md,csv,json,png}}; store with audit trail: {db_path}")
-    if sheet.warnings:
+    if sheet.warnings or code:
         raise typer.Exit(1)
 
 

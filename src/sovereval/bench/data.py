@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import inspect
 import io
 import json
 import os
@@ -361,7 +362,11 @@ def _load_source(src: LocalFiles | HubFiles | Generated, fm: FieldMap, data_root
     if isinstance(src, Generated):
         import sovereval.bench.generated  # noqa: F401  (registers the project's generators)
 
-        records = [(i + 1, r) for i, r in enumerate(GENERATORS.get(src.generator)(src.seed, src.n, **src.params))]
+        gen = GENERATORS.get(src.generator)
+        params = dict(src.params)
+        if data_root is not None and "data_root" in inspect.signature(gen).parameters:
+            params.setdefault("data_root", data_root)  # generators built from the pinned data (KoBBQ, long-context)
+        records = [(i + 1, r) for i, r in enumerate(gen(src.seed, src.n, **params))]
         files = [(f"generated:{src.generator}", records)]
     else:
         parse = PARSERS[src.format]
@@ -405,7 +410,7 @@ def load_items(decl: BenchmarkDecl, data_root: str | os.PathLike[str] | None = N
     and hub sources do not need it.
     """
     root = Path(data_root) if data_root is not None else None
-    if root is None and isinstance(decl.source, LocalFiles):
+    if root is None and isinstance(decl.source, LocalFiles | Generated):
         root = find_data_root()
     items = _load_source(decl.source, decl.fields, root)
     return subset(items, decl.limit) if decl.limit is not None else items

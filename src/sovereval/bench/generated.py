@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sovereval.bench.spec import (
     GENERATORS,
     BenchmarkDecl,
+    FewShot,
     FieldMap,
     Generated,
     ScorerRef,
@@ -145,7 +146,7 @@ def arith_word_problems(seed: int, n: int, language: Literal["ko", "en"] = "ko",
 
 
 def generated_suite(seed: int = 0, n: int = 200) -> dict[str, BenchmarkDecl]:
-    """The four declarations (ko/en x generate/loglik) for one seed and size."""
+    """The six declarations (ko/en x chat generation / likelihood MCQ / few-shot completion) for one seed and size."""
     out: dict[str, BenchmarkDecl] = {}
     for lang in ("ko", "en"):
         source = Generated(generator="arith_word_problems", seed=seed, n=n, params={"language": lang})
@@ -175,7 +176,17 @@ def generated_suite(seed: int = 0, n: int = 200) -> dict[str, BenchmarkDecl]:
                               query=mcq_query, target=" {label}"),
             mode="loglik", scorer=ScorerRef(name="mcq_loglik", params={"metric": "acc"}),
         )
-        out[gen.id], out[mcq.id] = gen, mcq
+        shots = BenchmarkDecl(
+            id=f"gen-arith-{lang}-fewshot", name=f"{name} ({lang}, 3-shot completion)", **common,
+            fields=FieldMap(keep=("expression", "kind")),
+            template=Template(follows="project-generated; GSM8K-style few-shot completion for base and chat models "
+                                      "alike (no chat template), answer cut at the first newline",
+                              query="문제: {question}\n정답:" if lang == "ko" else "Question: {question}\nAnswer:",
+                              target=" {answer}", chat=False),
+            fewshot=FewShot(k=3, seed=seed),
+            mode="generate", generation=Sampling(max_tokens=16, stop=("\n",)), scorer=ScorerRef(name="numeric"),
+        )
+        out[gen.id], out[mcq.id], out[shots.id] = gen, mcq, shots
     return out
 
 

@@ -28,6 +28,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sovereval.bench.spec import Registry
@@ -35,7 +36,6 @@ from sovereval.bench.types import (
     Backend,
     BackendError,
     Generation,
-    GenerationRequest,
     Loglik,
     LoglikRequest,
     Request,
@@ -151,6 +151,7 @@ class EpisodeContext:
     model: Caller
     judge: Caller | None = None
     user: Caller | None = None
+    data_root: Path | None = None  # where pinned files live (BFCL answers, τ² databases and policies)
 
     def need_judge(self, decl_id: str) -> Caller:
         if self.judge is None:

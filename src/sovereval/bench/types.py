@@ -109,7 +109,7 @@ class Backend(Protocol):
     """One model behind one small interface.  Implementations: ``openai`` (HTTP) and ``llama`` (embedded)."""
 
     identity: ModelIdentity
-    endpoint: str  # URL, or "embedded:<path>"
+    endpoint: str  # URL, or "embedded:<runtime>/<version>"
 
     async def generate(self, request: GenerationRequest) -> Generation: ...
 

@@ -84,6 +84,9 @@ class Item(Frozen):
     min: float | None = None
     max: float | None = Field(None, gt=0)
     category: str = ""
+    #: benchmark items sovereval can run itself: the declarations (catalogue ids, see ``sovereval
+    #: benchmarks``) that measure this item, pooled item by item; empty: the item id itself, if declared
+    benchmarks: tuple[str, ...] = ()
     note: str = ""
 
     @property
@@ -223,6 +226,9 @@ class Panel(Frozen):
 
 class ModelRef(Frozen):
     name: str
+    #: how sovereval reaches the model to run benchmarks: ``openai:<base_url>[#model]`` (any
+    #: OpenAI-compatible server) or ``llama:<known model or GGUF path>`` (embedded llama.cpp)
+    backend: str | None = Field(None, pattern=r"^(openai|llama):.+")
     endpoint: str | None = None
     path: str | None = None
     weights_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None

@@ -355,7 +355,7 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(SHA, unique=True)
 
 
-from sovereval.store import web_schema as _web_schema  # noqa: E402, F401 - the web tables share Base
+from sovereval.store import web_schema as _web_schema  # noqa: F401 - the web tables share Base
 
 #: every table the store writes; all of them are append-only
 TABLES: tuple[str, ...] = tuple(Base.metadata.tables)
