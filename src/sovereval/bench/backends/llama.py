@@ -91,6 +91,15 @@ def _message_dict(m: Message) -> dict[str, Any]:
     return out
 
 
+
+def _llama_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("llama-cpp-python")
+    except PackageNotFoundError:
+        return "unknown"
+
 class LlamaBackend:
     """A GGUF model run in-process.  ``model``: a known name (``smollm2-135m-instruct``), a path, or a
     :class:`ModelFile`."""
@@ -100,7 +109,9 @@ class LlamaBackend:
                  share_prefix: bool | None = None, verbose: bool = False) -> None:
         self.model = model if isinstance(model, ModelFile) else resolve_model(model)
         self.identity = self.model.identity
-        self.endpoint = f"embedded:{self.model.path}"
+        # the weights hash is the identity; the endpoint names the runtime, not where the file happens to be,
+        # so a ledger answers the same request again from another checkout or machine
+        self.endpoint = f"embedded:llama-cpp-python/{_llama_version()}"
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
         self.n_batch = n_batch
@@ -194,6 +205,12 @@ class LlamaBackend:
     def has_chat_template(self) -> bool:
         return self.chat_format is not None or "tokenizer.chat_template" in self._metadata()
 
+    @property
+    def supports_tools(self) -> bool:
+        """Only a chat handler that returns structured tool calls (llama-cpp-python's function-calling
+        formats); a GGUF Jinja template is rendered with the tools but its output is never parsed."""
+        return self.chat_format is not None and "function" in self.chat_format
+
     def _add_bos(self, llm: Any) -> bool:
         flag = llm.metadata.get("tokenizer.ggml.add_bos_token")
         if flag is not None:
@@ -217,6 +234,13 @@ class LlamaBackend:
                                        kind="client")
                 extra: dict[str, Any] = {}
                 if request.tools:
+                    if not self.supports_tools:
+                        raise BackendError(
+                            f"{self.model.name}: the embedded backend cannot take tools for this model (its chat "
+                            f"template ignores them and llama-cpp-python parses no tool calls, so every call "
+                            f"would be silently lost): serve it with llama-server --jinja or vLLM (openai "
+                            f"backend), or use a benchmark's prompt-format variant (e.g. bfcl-*-prompt)",
+                            kind="client")
                     extra["tools"] = list(request.tools)
                 if request.tool_choice is not None:
                     extra["tool_choice"] = request.tool_choice
