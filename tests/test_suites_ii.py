@@ -29,7 +29,7 @@ DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
 # item counts as stated in each SOURCE.md (KoBBQ: 2,280 samples x 3 option orders; long context: as declared)
 EXPECTED_COUNTS = {
     "humaneval": 164, "humaneval-completion": 164, "ifeval": 541, "ifeval-loose": 541, "kobbq": 3 * 2280,
-    "ko-longctx-4k": 14, "ko-longctx-32k": 140, "ko-longctx-128k": 70,
+    "ko-longctx-1k": 7, "ko-longctx-4k": 14, "ko-longctx-32k": 140, "ko-longctx-128k": 70,
 }
 
 
@@ -101,7 +101,8 @@ def test_declared_in_the_catalog_with_placement() -> None:
     assert not CATALOG["humaneval-completion"].template.chat and CATALOG["humaneval"].template.chat
     lengths = {d.id: d.source.params["target_tokens"] for d in core_ii.DECLS if isinstance(d.source, Generated)
                and d.source.generator == "ko_longctx"}
-    assert lengths == {"ko-longctx-4k": 4096, "ko-longctx-32k": 32768, "ko-longctx-128k": 131072}
+    assert lengths == {"ko-longctx-1k": 1024, "ko-longctx-4k": 4096, "ko-longctx-32k": 32768,
+                       "ko-longctx-128k": 131072}
 
 
 def _source_md_hashes(root: Path) -> dict[str, str]:
@@ -125,7 +126,7 @@ def test_every_pin_matches_source_md(data_root: Path) -> None:
         for path, sha in pins.items():
             assert stated[path] == sha, path
             checked += 1
-    assert checked == 2 + 2 + 1 + 3 * 6
+    assert checked == 2 + 2 + 1 + 4 * 6  # HumanEval x2, IFEval x2, KoBBQ, 4 long-context sizes x 6 files
 
 
 @pytest.mark.parametrize("bench_id", sorted(EXPECTED_COUNTS))

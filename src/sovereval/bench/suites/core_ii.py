@@ -321,6 +321,7 @@ def _longctx(label: str, target_tokens: int, n: int) -> BenchmarkDecl:
     )
 
 
+LONGCTX_1K = _longctx("1k", 1024, 7)  # a smoke size: fits small models' 4K windows in their own tokens
 LONGCTX_4K = _longctx("4k", 4096, 14)
 LONGCTX_32K = _longctx("32k", 32 * 1024, 140)
 LONGCTX_128K = _longctx("128k", 128 * 1024, 70)
@@ -340,5 +341,5 @@ def for_tokenizer(decl: BenchmarkDecl, tokenizer: str, target_tokens: int | None
 
 
 DECLS: tuple[BenchmarkDecl, ...] = (
-    HUMANEVAL, HUMANEVAL_COMPLETION, IFEVAL, IFEVAL_LOOSE, KOBBQ, LONGCTX_4K, LONGCTX_32K, LONGCTX_128K,
+    HUMANEVAL, HUMANEVAL_COMPLETION, IFEVAL, IFEVAL_LOOSE, KOBBQ, LONGCTX_1K, LONGCTX_4K, LONGCTX_32K, LONGCTX_128K,
 )
