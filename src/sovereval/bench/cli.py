@@ -65,7 +65,8 @@ def _show(run: StageRun, replicates: int, seed: int) -> None:
     from sovereval.report.runs import differences_table, paired_differences, results_table
 
     cli = _main()
-    sources = {k: ", ".join(f"{o.decl.id} (run {o.run_id})" for o in v) for k, v in run.outcomes.items()}
+    sources = {k: ", ".join(f"{o.decl.id} (run {o.run_id}" + (f", judge {o.judge.name})" if o.judge else ")")
+                            for o in v) for k, v in run.outcomes.items()}
     cli.out.print(results_table(run.results, replicates=replicates, seed=seed, sources=sources))
     diffs = paired_differences(run.results, replicates=replicates, seed=seed)
     if diffs:
