@@ -24,6 +24,7 @@ else ``../shared/benchmarks``).  Every file they read is checked against the sha
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import os
@@ -145,6 +146,9 @@ LONGCTX_CORPUS = {
 }
 
 
+_VOCABS: dict[str, Any] = {}  # GGUF path -> vocab-only llama_cpp.Llama
+
+
 @functools.lru_cache(maxsize=4)
 def token_counter(spec: str) -> Callable[[str], int]:
     """``approx`` (the generator's stand-in, about one token per Hangul syllable) or ``gguf:<model>``: the
@@ -161,7 +165,11 @@ def token_counter(spec: str) -> Callable[[str], int]:
 
         from sovereval.bench.models import resolve_model
 
-        llm = llama_cpp.Llama(model_path=str(resolve_model(target).path), vocab_only=True, verbose=False)
+        path = str(resolve_model(target).path)
+        llm = _VOCABS.get(path)
+        if llm is None:  # one vocab-only instance per file, closed before the interpreter tears llama_cpp down
+            llm = _VOCABS[path] = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+            atexit.register(llm.close)
         return lambda text: len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
     raise ValueError(f"unknown tokenizer {spec!r}: use 'approx' or 'gguf:<model name or path>'")
 
