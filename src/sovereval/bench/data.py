@@ -358,14 +358,19 @@ def _record_to_item(rec: dict[str, Any], fm: FieldMap, file: str, line: int) -> 
     return Item(id=item_id, fields=fields, answer=answer, choices=choices, cluster=cluster)
 
 
+def reads_data_root(src: Generated) -> bool:
+    """Whether a generator builds its items from pinned benchmark files (KoBBQ orders, long context)."""
+    import sovereval.bench.generated  # noqa: F401  (registers the project's generators)
+
+    return "data_root" in inspect.signature(GENERATORS.get(src.generator)).parameters
+
+
 def _load_source(src: LocalFiles | HubFiles | Generated, fm: FieldMap, data_root: Path | None) -> list[Item]:
     if isinstance(src, Generated):
-        import sovereval.bench.generated  # noqa: F401  (registers the project's generators)
-
         gen = GENERATORS.get(src.generator)
         params = dict(src.params)
-        if data_root is not None and "data_root" in inspect.signature(gen).parameters:
-            params.setdefault("data_root", data_root)  # generators built from the pinned data (KoBBQ, long-context)
+        if data_root is not None and reads_data_root(src):
+            params.setdefault("data_root", data_root)
         records = [(i + 1, r) for i, r in enumerate(gen(src.seed, src.n, **params))]
         files = [(f"generated:{src.generator}", records)]
     else:

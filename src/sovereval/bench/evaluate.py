@@ -18,10 +18,11 @@ import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from sovereval import __version__
-from sovereval.bench.data import load_fewshot_pool, load_items, select_fewshot
+from sovereval.bench.data import find_data_root, load_fewshot_pool, load_items, select_fewshot
 from sovereval.bench.prompts import render
 from sovereval.bench.runner import Job, RunConfig, RunStats, run_jobs
 from sovereval.bench.scorers import score as score_one
@@ -151,8 +152,14 @@ def manifest(decl: BenchmarkDecl, items: Sequence[Item], model: Role, judge: Rol
     }
 
 
-def _parse(request: Request, data: dict[str, Any]) -> Generation | Loglik:
-    return Generation.model_validate(data) if request.kind == "generate" else Loglik.model_validate(data)
+def _parse(decl: BenchmarkDecl, data: dict[str, Any]) -> Generation | Loglik:
+    return Loglik.model_validate(data) if decl.mode == "loglik" else Generation.model_validate(data)
+
+
+def request_keys(decl: BenchmarkDecl, items: Sequence[Item], model: Role, epoch: int,
+                 data_root: str | os.PathLike[str] | None) -> list[str]:
+    """The ledger key of every item's request (rendered again: what ``rescore`` looks up)."""
+    return [key_for(model.model_key, model.endpoint, r, epoch) for r in requests_for(decl, items, data_root)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -160,21 +167,19 @@ def _parse(request: Request, data: dict[str, Any]) -> Generation | Loglik:
 # --------------------------------------------------------------------------------------------------
 
 
-def _score_simple(decl: BenchmarkDecl, items: Sequence[Item], model: Role, ledger: Ledger,
-                  data_root: str | os.PathLike[str] | None, epoch: int,
+def _score_simple(decl: BenchmarkDecl, items: Sequence[Item], keys: Sequence[str], ledger: Ledger,
                   why: dict[str, str] | None = None) -> tuple[list[Score | None], dict[str, str]]:
-    """Scores from the ledger; ``why`` maps a request key to the reason it failed (from the runner)."""
-    reqs = list(requests_for(decl, items, data_root))
-    keys = [key_for(model.model_key, model.endpoint, r, epoch) for r in reqs]
+    """Scores from the ledger (``keys``: each item's request key); ``why`` maps a request key to the reason
+    it failed (from the runner)."""
     have = ledger.responses(keys)
     scores: list[Score | None] = []
     missing: dict[str, str] = {}
-    for item, req, key in zip(items, reqs, keys, strict=True):
+    for item, key in zip(items, keys, strict=True):
         if key not in have:
             scores.append(None)
             missing[item.id] = (why or {}).get(key, "no response in the ledger")
             continue
-        scores.append(score_one(decl, item, _parse(req, have[key])))
+        scores.append(score_one(decl, item, _parse(decl, have[key])))
     return scores, missing
 
 
@@ -182,11 +187,7 @@ async def _run_episodes(decl: BenchmarkDecl, items: Sequence[Item], ledger: Ledg
                         judge: Role | None, user: Role | None, *, run_id: int | None, epoch: int,
                         concurrency: int, progress: bool,
                         data_root: str | os.PathLike[str] | None = None) -> tuple[list[Score | None], dict[str, str]]:
-    from pathlib import Path
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from sovereval.bench.data import find_data_root
 
     info = load_episodes().get(decl.scorer.name)
     sem = asyncio.Semaphore(max(1, concurrency))
@@ -257,12 +258,17 @@ async def evaluate(decl: BenchmarkDecl, backend: Backend, ledger: Ledger, *,
         stats.completed = len(items) - len(missing)
         stats.failed = len(missing)
     else:
-        jobs = (Job(key_for(model.model_key, model.endpoint, r, epoch), r)
-                for r in requests_for(decl, items, data_root))
-        stats = await run_jobs(backend, jobs, ledger, run_id=run_id, epoch=epoch, total=len(items), config=config,
-                               description=f"{decl.id} · {model.name}")
+        keys: list[str] = []  # filled as the runner draws the lazily rendered requests
+
+        def jobs() -> Iterator[Job]:
+            for r in requests_for(decl, items, data_root):
+                keys.append(key_for(model.model_key, model.endpoint, r, epoch))
+                yield Job(keys[-1], r)
+
+        stats = await run_jobs(backend, jobs(), ledger, run_id=run_id, epoch=epoch, total=len(items),
+                               config=config, description=f"{decl.id} · {model.name}")
         why = {f.key: f"{f.error_kind}: {f.message[:200]}" for f in stats.failures}
-        scores, missing = await asyncio.to_thread(_score_simple, decl, items, model, ledger, data_root, epoch, why)
+        scores, missing = await asyncio.to_thread(_score_simple, decl, items, keys, ledger, why)
     ledger.end_run(run_id, completed=stats.completed, cached=stats.cached, failed=len(missing),
                    duration_s=stats.duration_s, actor=actor)
     return BenchOutcome(decl=decl, model=model, items=items, scores=scores, run_id=run_id, failures=missing,
@@ -301,7 +307,7 @@ def rescore(decl: BenchmarkDecl, run: RunInfo, ledger: Ledger, *,
                                                     epoch=run.epoch, concurrency=8, progress=False,
                                                     data_root=data_root))
     else:
-        scores, missing = _score_simple(decl, items, model, ledger, data_root, run.epoch)
+        scores, missing = _score_simple(decl, items, request_keys(decl, items, model, run.epoch, data_root), ledger)
     return BenchOutcome(decl=decl, model=model, items=items, scores=scores, run_id=run.id, failures=missing,
                         judge=judge)
 

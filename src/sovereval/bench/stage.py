@@ -14,11 +14,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sovereval.bench import catalog
-from sovereval.bench.evaluate import BenchOutcome, FailurePolicy, IncompleteRun, to_result
+from sovereval.bench.data import reads_data_root
+from sovereval.bench.evaluate import BenchOutcome, FailurePolicy, IncompleteRun, evaluate, rescore, to_result
 from sovereval.bench.runner import RunConfig
-from sovereval.bench.spec import BenchmarkDecl, Limit
+from sovereval.bench.session import load_episodes
+from sovereval.bench.spec import BenchmarkDecl, Generated, Limit, LocalFiles
 from sovereval.program.records import BenchmarkResult
 from sovereval.program.spec import Program, Stage
 
@@ -50,18 +53,12 @@ def _stage(program: Program, stage_id: str | None) -> Stage:
 
 
 def _decls(ids: Sequence[str], data_root: str | os.PathLike[str] | None) -> tuple[BenchmarkDecl, ...] | str:
-    import inspect
-    from pathlib import Path
-
-    from sovereval.bench.spec import GENERATORS, Generated, LocalFiles
-
     out = []
     for bid in ids:
         if bid not in catalog.CATALOG:
             return f"no declaration {bid!r} in the catalogue"
         d = catalog.CATALOG[bid]
-        if isinstance(d.source, Generated) and "data_root" in inspect.signature(
-                GENERATORS.get(d.source.generator)).parameters and data_root is None:
+        if isinstance(d.source, Generated) and data_root is None and reads_data_root(d.source):
             return f"{bid} is generated from pinned benchmark data: give --data DIR (the layout of ../shared/benchmarks)"
         if isinstance(d.source, LocalFiles):
             if data_root is None:
@@ -108,8 +105,6 @@ def plan(program: Program, stage_id: str | None = None, *, teams: Sequence[str] 
 def _needs_judge(d: BenchmarkDecl) -> bool:
     if d.mode != "episode":
         return False
-    from sovereval.bench.session import load_episodes
-
     info = load_episodes().get(d.scorer.name)
     return info.needs_judge or info.needs_user
 
@@ -128,8 +123,7 @@ async def run_stage(p: Plan, ledger, *, data_root: str | os.PathLike[str] | None
                     failures: FailurePolicy = "incomplete", backend_kwargs: Mapping[str, object] | None = None,
                     ) -> StageRun:
     """Run every planned benchmark, one team model loaded at a time; results for complete items only."""
-    from sovereval.bench.backends import open_backend
-    from sovereval.bench.evaluate import evaluate
+    from sovereval.bench.backends import open_backend  # the HTTP client only when models are run
 
     out = StageRun(plan=p)
     needs_judge = any(d.mode == "episode" for r in p.runs for d in r.decls)
@@ -169,8 +163,6 @@ def rescore_stage(program: Program, stage_id: str | None, ledger, *,
     For every (team, item, declaration) the latest recorded run tagged with this programme, stage, team
     and item is rescored; no model is loaded.  Items never run are listed in ``plan.skipped``.
     """
-    from sovereval.bench.evaluate import rescore
-
     stage = _stage(program, stage_id)
     latest: dict[tuple[str, str, str], object] = {}
     for run in ledger.runs():
