@@ -139,6 +139,16 @@ def requests_for(decl: BenchmarkDecl, items: Sequence[Item], data_root: str | os
         yield render(decl, item, select_fewshot(decl, item, pool))
 
 
+def dispatch_order(decl: BenchmarkDecl, items: Sequence[Item]) -> list[int]:
+    """The order in which items are sent: those whose few-shot exemplars are matched on the same field
+    value (MMLU's subject) next to each other, so that a server or the embedded backend can keep their
+    shared preamble in its cache.  Results never depend on it (the ledger is keyed by request)."""
+    match = decl.fewshot.match if decl.fewshot.k else None
+    if not match:
+        return list(range(len(items)))
+    return sorted(range(len(items)), key=lambda i: str(items[i].fields.get(match, "")))
+
+
 def manifest(decl: BenchmarkDecl, items: Sequence[Item], model: Role, judge: Role | None,
              user: Role | None, limit: Limit | None, tags: dict[str, str] | None = None) -> dict[str, Any]:
     return {
@@ -258,12 +268,14 @@ async def evaluate(decl: BenchmarkDecl, backend: Backend, ledger: Ledger, *,
         stats.completed = len(items) - len(missing)
         stats.failed = len(missing)
     else:
-        keys: list[str] = []  # filled as the runner draws the lazily rendered requests
+        keys: list[str] = [""] * len(items)  # filled as the runner draws the lazily rendered requests
 
         def jobs() -> Iterator[Job]:
-            for r in requests_for(decl, items, data_root):
-                keys.append(key_for(model.model_key, model.endpoint, r, epoch))
-                yield Job(keys[-1], r)
+            pool = load_fewshot_pool(decl, data_root)
+            for i in dispatch_order(decl, items):
+                r = render(decl, items[i], select_fewshot(decl, items[i], pool))
+                keys[i] = key_for(model.model_key, model.endpoint, r, epoch)
+                yield Job(keys[i], r)
 
         stats = await run_jobs(backend, jobs(), ledger, run_id=run_id, epoch=epoch, total=len(items),
                                config=config, description=f"{decl.id} · {model.name}")
