@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import blake3
 import numpy as np
 import pytest
 
@@ -30,7 +31,7 @@ def _direct(path: Path) -> dict[str, tuple[str, str]]:
     with open(path, "rb") as f:
         for e in entries:
             f.seek(e.start)
-            out[e.name] = (e.dtype, hashlib.sha256(f.read(e.nbytes)).hexdigest())
+            out[e.name] = (e.dtype, blake3.blake3(f.read(e.nbytes)).hexdigest())
     return out
 
 
@@ -42,11 +43,11 @@ def _check_hashes(ckpt_path: Path, file: Path) -> int:
         assert fp.meta["source_files"] == {file.name: hashlib.sha256(file.read_bytes()).hexdigest()}
         for key, ref in c.tensors.items():
             info = fp.tensors[key]
-            dtype, sha = direct[ref.source]
-            assert info["raw_sha256"].split(":")[0] == sha, key
-            assert info["bf16_sha256"] == bf16_hash(c.read(key)), key
+            dtype, digest = direct[ref.source]
+            assert info["raw_blake3"].split(":")[0] == digest, key
+            assert info["bf16_blake3"] == bf16_hash(c.read(key)), key
             if dtype == "BF16" and not ref.ops:
-                assert info["bf16_sha256"] == sha
+                assert info["bf16_blake3"] == digest
             n += 1
     return n
 
@@ -145,3 +146,21 @@ def test_scan_resident_set_is_bounded(tmp_path: Path) -> None:
     assert r["tensors"] == 2 + 4 * 8
     growth = r["peak_mb"] - r["before_mb"]  # two hashers' chunks in flight + kept arrays, not the file
     assert growth < 2 * pages.CHUNK / 2**20 + 64, (r, size)
+
+
+def test_fingerprints_of_another_version_are_refused_with_how_to_rebuild(tmp_path: Path) -> None:
+    """Version 1 hashed tensors with SHA-256: comparing them with BLAKE3 hashes would find no copy ever."""
+    from sovereval.audit.errors import AuditError, FormatError
+    from sovereval.audit.fingerprint import FINGERPRINT_VERSION, Fingerprint
+    from sovereval.audit.registry import MANIFEST, load_reference
+
+    old = Fingerprint({"version": "sovereval.audit.fingerprint/1", "name": "old", "tensors": {}}, {})
+    sha = old.save(tmp_path / "old.npz")
+    with pytest.raises(FormatError, match="rebuild it from its checkpoint"):
+        Fingerprint.load(tmp_path / "old.npz")
+    (tmp_path / MANIFEST).write_text(json.dumps({"version": "sovereval.audit.fingerprint/1", "references": {
+        "old": {"file": "old.npz", "sha256": sha, "fingerprint_version": "sovereval.audit.fingerprint/1",
+                "source": "/models/old"}}}))
+    with pytest.raises(AuditError, match=r"audit fingerprint build /models/old --name old"):
+        load_reference(tmp_path, "old")
+    assert FINGERPRINT_VERSION.endswith("/2")

@@ -158,7 +158,7 @@ def _exact(sus: Fingerprint, ref: Fingerprint, res: BatteryResult) -> None:
     by_hash: dict[tuple[str, tuple[int, ...]], list[str]] = defaultdict(list)
     for k, t in ref.tensors.items():
         if t["n_params"] >= TRIVIAL_PARAMS and t["std"] > 0:
-            by_hash[(t["bf16_sha256"], tuple(t["shape"]))].append(k)
+            by_hash[(t["bf16_blake3"], tuple(t["shape"]))].append(k)
     matched: dict[str, list[str]] = {}
     per_comp: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # [equal, compared, params equal]
     for k, t in sus.tensors.items():
@@ -166,13 +166,13 @@ def _exact(sus: Fingerprint, ref: Fingerprint, res: BatteryResult) -> None:
         if t["n_params"] < TRIVIAL_PARAMS or t["std"] == 0:
             continue
         per_comp[c][1] += 1
-        hit = by_hash.get((t["bf16_sha256"], tuple(t["shape"])))
+        hit = by_hash.get((t["bf16_blake3"], tuple(t["shape"])))
         if hit:
             matched[k] = hit
             per_comp[c][0] += 1
             per_comp[c][2] += int(t["n_params"])
     raw_equal = sum(
-        1 for k, t in sus.tensors.items() if k in ref.tensors and t["raw_sha256"] == ref.tensors[k]["raw_sha256"]
+        1 for k, t in sus.tensors.items() if k in ref.tensors and t["raw_blake3"] == ref.tensors[k]["raw_blake3"]
     )
     same_key = sum(1 for k, v in matched.items() if k in v)
     res.exact = {

@@ -1,7 +1,8 @@
 """Compact fingerprints: enough of a checkpoint to run the battery without the checkpoint at hand.
 
 A fingerprint holds, per canonical tensor: shape, parameter count, an exact hash of the stored bytes
-and a hash of the canonical tensor rounded to bf16 (copies and dtype re-casts), and
+and a hash of the canonical tensor rounded to bf16 (copies and dtype re-casts), both BLAKE3 (a
+cryptographic hash, 2-3x faster than SHA-256 here: it is what every byte of the scan goes through), and
 
 * every norm-gain vector in full (they are tiny);
 * a fixed sub-block (``N_ROWS`` rows × ``N_COLS`` columns, positions chosen deterministically from the
@@ -10,7 +11,10 @@ and a hash of the canonical tensor rounded to bf16 (copies and dtype re-casts), 
   hashing the normalised strings (so two vocabularies select the same strings where they overlap);
 * the tokenizer (tokens and merges) and the config signature.
 
-Stored as one ``.npz`` (arrays + a JSON ``meta`` entry); its sha256 is the fingerprint's identity.
+Stored as one ``.npz`` (arrays + a JSON ``meta`` entry); its sha256 is the fingerprint's identity.  The
+whole-file hashes of the checkpoint (the reproducibility block) stay SHA-256, the hash `sha256sum` and the
+Hugging Face hub's LFS pointers show.  Version 1 fingerprints (per-tensor SHA-256) are refused: rebuild
+them from the checkpoint (``sovereval audit fingerprint build``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import blake3
 import numpy as np
 
 from .checkpoint import Checkpoint
@@ -33,7 +38,8 @@ from .errors import FormatError
 from .roles import ANCHORED_ROLES, is_norm, parse_key
 from .tokenizer import Tokenizer, normalise
 
-FINGERPRINT_VERSION = "sovereval.audit.fingerprint/1"
+FINGERPRINT_VERSION = "sovereval.audit.fingerprint/2"
+TENSOR_HASH = "blake3"
 N_ROWS = 64
 N_COLS = 256
 N_TOKENS = 2048
@@ -60,11 +66,16 @@ def _bf16_bits(x: np.ndarray) -> np.ndarray:
     return ((u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)).astype(np.uint16)
 
 
-def bf16_hash(a: np.ndarray) -> str:
-    """sha256 of the tensor rounded to bf16 (round-to-nearest-even), in bounded chunks.
+def _hasher() -> Any:
+    """The per-tensor hash (BLAKE3, one thread: the scan runs two tensors at a time; it releases the GIL)."""
+    return blake3.blake3()
 
-    Shapes are compared separately; for a tensor stored as BF16 this equals the sha256 of its raw bytes."""
-    h = hashlib.sha256()
+
+def bf16_hash(a: np.ndarray) -> str:
+    """BLAKE3 of the tensor rounded to bf16 (round-to-nearest-even), in bounded chunks.
+
+    Shapes are compared separately; for a tensor stored as BF16 this equals the hash of its raw bytes."""
+    h = _hasher()
     flat = np.ascontiguousarray(a, dtype=np.float32).reshape(-1)
     for s in range(0, flat.size, _HASH_CHUNK):
         h.update(_bf16_bits(flat[s : s + _HASH_CHUNK]).tobytes())
@@ -72,18 +83,18 @@ def bf16_hash(a: np.ndarray) -> str:
 
 
 def _hash_source(ckpt: Checkpoint, key: str) -> str:
-    """sha256 of the stored bytes of ``key``'s source tensor, streamed from the memory map."""
-    h = hashlib.sha256()
+    """BLAKE3 of the stored bytes of ``key``'s source tensor, streamed from the memory map."""
+    h = _hasher()
     for piece in ckpt.chunks(key):
         h.update(piece)
     return h.hexdigest()
 
 
 def _hash_stored(ckpt: Checkpoint, key: str, stored_dtype: str) -> tuple[str, str]:
-    """One pass over the stored bytes of an unconverted tensor: (sha256 of the bytes, sha256 of the bf16
+    """One pass over the stored bytes of an unconverted tensor: (hash of the bytes, hash of the bf16
     rounding) — the same hash for BF16; for F32/F16 each chunk is rounded to bf16 as it goes by."""
-    raw = hashlib.sha256()
-    b16 = None if stored_dtype == "BF16" else hashlib.sha256()
+    raw = _hasher()
+    b16 = None if stored_dtype == "BF16" else _hasher()
     dt = "<f4" if stored_dtype == "F32" else "<f2"
     for piece in ckpt.chunks(key):
         raw.update(piece)
@@ -172,7 +183,9 @@ class Fingerprint:
         except (OSError, ValueError, KeyError) as e:
             raise FormatError(f"{path}: not a readable fingerprint ({e.__class__.__name__}: {e})") from e
         if meta.get("version") != FINGERPRINT_VERSION:
-            raise FormatError(f"{path}: fingerprint version {meta.get('version')!r}, expected {FINGERPRINT_VERSION}")
+            raise FormatError(f"{path}: fingerprint version {meta.get('version')!r}, expected {FINGERPRINT_VERSION} "
+                              f"(hashes of another format cannot be compared): rebuild it from its checkpoint with "
+                              f"`sovereval audit fingerprint build CHECKPOINT --name NAME --registry DIR`")
         return cls(meta, arrays)
 
 
@@ -256,8 +269,8 @@ def _scan(ckpt: Checkpoint, ids: dict[str, int], kept_tokens: list[str],
     tensors: dict[str, dict[str, Any]] = {}
     arrays: dict[str, np.ndarray] = {}
     # The measured scan.  A tensor whose stored bytes are its values (safetensors BF16/F16/F32) is one
-    # job for a pool of two threads: stream its bytes once through sha256 from the memory map in bounded
-    # chunks, each dropped from the resident set after use (hashlib releases the GIL), then copy the few
+    # job for a pool of two threads: stream its bytes once through BLAKE3 from the memory map in bounded
+    # chunks, each dropped from the resident set after use (blake3 releases the GIL), then copy the few
     # rows it keeps with positioned reads (just read, so from the page cache).  Nothing is converted to
     # float except what is kept.  Other tensors (GGUF, fused, transformed) are materialised one at a time
     # in float32 here and hashed in the pool.  Results are merged in tensor order (deterministic file).
@@ -290,7 +303,7 @@ def _scan(ckpt: Checkpoint, ids: dict[str, int], kept_tokens: list[str],
             info.update(extra)
         else:
             raw, b16 = futs[0].result(), futs[1].result()
-        info["raw_sha256"], info["bf16_sha256"] = raw + tag, b16
+        info["raw_blake3"], info["bf16_blake3"] = raw + tag, b16
         tensors[key] = info
         arrays.update(local)
     return tensors, arrays
@@ -339,6 +352,6 @@ def build_fingerprint(
         "tokenizer": tok.to_json() if tok else None,
         "tokenizer_sha256": tok.sha256 if tok else None,
         "source_files": source_files,
-        "params": {"n_rows": N_ROWS, "n_cols": N_COLS, "n_tokens": N_TOKENS},
+        "params": {"n_rows": N_ROWS, "n_cols": N_COLS, "n_tokens": N_TOKENS, "tensor_hash": TENSOR_HASH},
     }
     return Fingerprint(meta, arrays)

@@ -55,6 +55,11 @@ def load_reference(root: Path, name: str) -> Fingerprint:
         raise AuditError(f"{path}: listed in {root / MANIFEST} but missing; rebuild the reference")
     if _sha(path) != e["sha256"]:
         raise AuditError(f"{path}: sha256 differs from the registry manifest; rebuild it")
+    if e.get("fingerprint_version") != FINGERPRINT_VERSION:
+        raise AuditError(f"reference {name!r} in {root / MANIFEST} is fingerprint version "
+                         f"{e.get('fingerprint_version')!r}, this sovereval reads {FINGERPRINT_VERSION}: rebuild it with "
+                         f"`sovereval audit fingerprint build {e.get('source', 'CHECKPOINT')} --name {name} "
+                         f"--registry {root}`")
     return Fingerprint.load(path)
 
 
