@@ -168,7 +168,10 @@ def token_counter(spec: str) -> Callable[[str], int]:
         path = str(resolve_model(target).path)
         llm = _VOCABS.get(path)
         if llm is None:  # one vocab-only instance per file, closed before the interpreter tears llama_cpp down
-            llm = _VOCABS[path] = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+            from llama_cpp._utils import suppress_stdout_stderr
+
+            with suppress_stdout_stderr(disable=False):  # its context's C-level log line ("n_ctx_train (0)") is noise here
+                llm = _VOCABS[path] = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
             atexit.register(llm.close)
         return lambda text: len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
     raise ValueError(f"unknown tokenizer {spec!r}: use 'approx' or 'gguf:<model name or path>'")
