@@ -69,6 +69,25 @@ def test_at_least_two_output_rows() -> None:
     assert sum(p.outputs) == 2 and p.rows == ((4,),)
 
 
+@pytest.mark.parametrize("ubatch", [3, 4, 5, 7, 512])
+def test_pieces_never_have_one_token_or_one_output_row(ubatch: int) -> None:
+    """llama.cpp computes a decode one ubatch at a time; a one-token piece or a piece with one output row
+    would take other kernels, so the plan cuts its own pieces and pads their outputs."""
+    rng = np.random.default_rng(ubatch)
+    for _ in range(200):
+        ctx = list(rng.integers(1, 50, rng.integers(1, 12)))
+        wholes = [ctx + list(rng.integers(50, 99, rng.integers(1, 6))) for _ in range(rng.integers(1, 5))]
+        splits = [len(ctx)] * len(wholes)
+        cached = ctx[: rng.integers(0, len(ctx) + 1)]
+        p = plan(wholes, splits, cached=cached, ubatch=ubatch)
+        _check_causal(p, wholes, splits)
+        bounds = list(zip((0, *p.cuts), (*p.cuts, len(p.tokens)), strict=True))
+        assert all(0 < b - a <= ubatch for a, b in bounds)
+        if len(p.tokens) > 1:
+            assert all(b - a >= 2 for a, b in bounds)
+            assert all(sum(p.outputs[a:b]) != 1 for a, b in bounds)
+
+
 @pytest.mark.parametrize("bad", [([CTX + [1]], [0]), ([CTX], [5]), ([CTX + [1]], [5, 5]), ([], [])])
 def test_bad_plans_are_refused(bad: tuple[list[list[int]], list[int]]) -> None:
     with pytest.raises(ValueError):
@@ -121,6 +140,33 @@ def test_an_option_scores_the_same_alone_in_any_order_and_after_any_request(whic
     assert whole.is_greedy == tuple(a.is_greedy[0] for a in alone)
     if which == "smollm2":
         assert packed  # Q4_1 + flash attention: packing is exact, so the fast path is the default
+
+
+@pytest.mark.slow
+def test_prompts_longer_than_a_ubatch_score_the_same_whatever_the_cuts(smollm2: Any) -> None:
+    """n_batch 16: every evaluation spans several llama_decode pieces, cut at different places for the
+    packed request, each option alone, and after a request that leaves a shared prefix in the cache."""
+    from sovereval.bench.backends.llama import LlamaBackend
+
+    long_ctx = "The following are questions about the solar system and its planets, answered briefly.\n" + REQ.context
+
+    async def go() -> tuple[Any, ...]:
+        small = LlamaBackend(smollm2, n_ctx=512, n_batch=16)
+        big = LlamaBackend(smollm2, n_ctx=512, n_batch=512)
+        try:
+            await small.loglikelihood(LoglikRequest(context=long_ctx[:-8], continuations=(" Mars", " Venus")))
+            packed = await small.loglikelihood(LoglikRequest(context=long_ctx, continuations=REQ.continuations))
+            alone = [await small.loglikelihood(LoglikRequest(context=long_ctx, continuations=(c,)))
+                     for c in REQ.continuations]
+            one_piece = await big.loglikelihood(LoglikRequest(context=long_ctx, continuations=REQ.continuations))
+            return packed, alone, one_piece, small._reuse
+        finally:
+            await small.aclose()
+            await big.aclose()
+
+    packed, alone, one_piece, reuse = run(go())
+    assert reuse  # the kept-prefix path was taken for the second request
+    assert list(packed.logprobs) == [a.logprobs[0] for a in alone] == list(one_piece.logprobs)
 
 
 @pytest.mark.slow

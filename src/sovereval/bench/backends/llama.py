@@ -116,6 +116,7 @@ class LlamaBackend:
         self.reuse_exact: bool | None = None
         self._reuse = False
         self._closed = False
+        self._loading = threading.Lock()
 
     # -- worker thread ---------------------------------------------------------------------------
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -138,43 +139,54 @@ class LlamaBackend:
                      chat_format=self.chat_format, verbose=self.verbose)
 
     def _generator(self) -> Any:
-        if self._gen is None:
-            self._gen = self._load()
-        return self._gen
+        with self._loading:  # also reached from the event loop (metadata), beside the worker thread
+            if self._gen is None:
+                self._gen = self._load()
+            return self._gen
 
     def _scoring(self) -> PackedContext:
         """The scoring context on the generator's model, probed once (see :meth:`_probe`)."""
         if self._scorer is None:
             llm = self._generator()
             recurrent = bool(getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False))
-            self._scorer = PackedContext(llm._model, n_ctx=self.n_ctx, n_ubatch=self.n_batch,
-                                         n_threads=self.n_threads, max_seqs=1 if recurrent else 64,
-                                         verbose=self.verbose)
-            if recurrent:  # one state per sequence that cannot be rewound: every continuation alone
-                self.pack_exact = self.reuse_exact = False
+            pc = PackedContext(llm._model, n_ctx=self.n_ctx, n_ubatch=self.n_batch, n_threads=self.n_threads,
+                               max_seqs=1 if recurrent else 64, verbose=self.verbose)
+            try:
+                if recurrent:  # one state per sequence that cannot be rewound: every continuation alone
+                    pack_exact = reuse_exact = False
+                else:
+                    pack_exact, reuse_exact = self._probe(pc)
+            except BaseException:
+                pc.close()  # not kept half-probed: the next request probes again (and reports the same error)
+                raise
+            self.pack_exact, self.reuse_exact = pack_exact, reuse_exact
+            if recurrent:
                 self.share_prefix = False
-            else:
-                self.pack_exact, self.reuse_exact = self._probe(self._scorer)
-                if self.share_prefix is None:
-                    self.share_prefix = self.pack_exact
+            elif self.share_prefix is None:
+                self.share_prefix = pack_exact
             # shape-dependent kernels (packing not exact) may pass the reuse probe by chance (seen on Gemma):
             # a kept prefix is trusted only where both hold
-            self._reuse = bool(self.share_prefix) and bool(self.pack_exact) and bool(self.reuse_exact)
+            self._reuse = bool(self.share_prefix) and pack_exact and reuse_exact
+            self._scorer = pc
         return self._scorer
 
     def _probe(self, pc: PackedContext) -> tuple[bool, bool]:
-        """Whether packing the options of a request into one decode gives each option's numbers of its
-        own decode, and whether a prefix kept in the cache from the previous request gives the numbers of
-        a fresh decode (both to 1e-5 per token, on fixed texts)."""
+        """Whether packing the options of a request into one evaluation gives each option's numbers of its
+        own, and whether a prefix kept in the cache from the previous request gives the numbers of a fresh
+        evaluation (both to 1e-5 per token, on fixed texts).  The packed and kept-prefix evaluations are
+        cut into pieces of 3-4 tokens, the references are one piece each: where they agree, where
+        llama.cpp's ubatch boundaries fall does not matter either (long prompts are cut every
+        ``n_batch`` tokens)."""
         ctx = "Question: Which of these is a fruit?\nAnswer:"
         conts = [" an apple", " a banana or a cherry pie, 1234.", " 42"]
         wholes, splits = self._tokens(ctx, conts)
-        solo = [pc.run(plan([w], [s]), [w], [s])[0][0] for w, s in zip(wholes, splits, strict=True)]
-        packed = [lp for lp, _ in pc.run(plan(wholes, splits), wholes, splits)]
+        big = pc.n_ubatch
+        solo = [pc.run(plan([w], [s], ubatch=big), [w], [s])[0][0] for w, s in zip(wholes, splits, strict=True)]
+        packed = [lp for lp, _ in pc.run(plan(wholes, splits, ubatch=4), wholes, splits)]
         pack_exact = all(np.allclose(a, b, rtol=0, atol=1e-5) for a, b in zip(solo, packed, strict=True))
         w2, s2 = self._tokens(ctx + " an", [" apple", " orange juice"])
-        kept = pc.run(plan(w2, s2, cached=pc.held), w2, s2)
-        fresh = pc.run(plan(w2, s2), w2, s2)
+        kept = pc.run(plan(w2, s2, cached=pc.held, ubatch=4), w2, s2)
+        fresh = pc.run(plan(w2, s2, ubatch=big), w2, s2)
         reuse_exact = all(np.allclose(a[0], b[0], rtol=0, atol=1e-5) for a, b in zip(kept, fresh, strict=True))
         pc.forget()
         return pack_exact, reuse_exact
@@ -346,7 +358,7 @@ class LlamaBackend:
         for group in groups(wholes, splits, pc.max_seqs, pc.n_ctx, pack=bool(self.share_prefix)):
             w = [wholes[i] for i in group]
             s = [splits[i] for i in group]
-            p = plan(w, s, cached=pc.held if self._reuse else ())
+            p = plan(w, s, cached=pc.held if self._reuse else (), ubatch=pc.n_ubatch)
             try:
                 out = pc.run(p, w, s)
             except RuntimeError as e:

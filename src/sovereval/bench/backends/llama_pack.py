@@ -39,10 +39,11 @@ def lcp(a: Sequence[int], b: Sequence[int]) -> int:
 
 @dataclass(frozen=True)
 class Plan:
-    """One decode.  ``reuse`` leading prefix tokens are already in the KV cache for sequences
+    """One evaluation.  ``reuse`` leading prefix tokens are already in the KV cache for sequences
     ``0..k-1``; the batch holds ``tokens[b]`` at ``positions[b]`` for the sequences ``seqs[b]``, with
     logits where ``outputs[b]``.  ``rows[i][j]`` is the batch index whose logits predict the j-th token
-    of continuation i (``wholes[i][splits[i] + j]``)."""
+    of continuation i (``wholes[i][splits[i] + j]``).  ``cuts`` are the batch indices where one
+    ``llama_decode`` call ends and the next begins (each piece is at most one ubatch)."""
 
     reuse: int
     prefix: tuple[int, ...]
@@ -51,6 +52,7 @@ class Plan:
     seqs: tuple[tuple[int, ...], ...]
     outputs: tuple[bool, ...]
     rows: tuple[tuple[int, ...], ...]
+    cuts: tuple[int, ...] = ()
 
     @property
     def n_cells(self) -> int:
@@ -58,14 +60,20 @@ class Plan:
         return self.reuse + len(self.tokens)
 
 
-def plan(wholes: Sequence[Sequence[int]], splits: Sequence[int], cached: Sequence[int] = ()) -> Plan:
+def plan(wholes: Sequence[Sequence[int]], splits: Sequence[int], cached: Sequence[int] = (),
+         ubatch: int = 512) -> Plan:
     """Layout of one decode scoring ``wholes[i][splits[i]:]`` given ``wholes[i][:splits[i]]``.
 
     The shared prefix is the longest common prefix of the wholes, cut at the earliest split.  A
     continuation whose split is later (the joint tokenization merged across its context boundary) has
     own tokens before its first predicting row; they are evaluated without output.  ``cached``: prefix
     tokens already in the KV cache for every sequence, of which the common part is reused — never the
-    last two prefix tokens, so the batch keeps at least two tokens.  At least two rows are output."""
+    last two prefix tokens, so the batch keeps at least two tokens.
+
+    llama.cpp computes a decode one ubatch at a time, and a piece of one token or with exactly one output
+    row takes other kernels (see :func:`_ensure_two_outputs`).  So the batch is cut into pieces of at most
+    ``ubatch`` tokens, each decoded on its own: none has a single token, and each has no output row or at
+    least two (an extra row is output where needed and read by nobody)."""
     k = len(wholes)
     if k == 0 or len(splits) != k:
         raise ValueError("plan needs one split per continuation")
@@ -97,8 +105,24 @@ def plan(wholes: Sequence[Sequence[int]], splits: Sequence[int], cached: Sequenc
             seqs.append((i,))
             outputs.append(out)
         rows.append(tuple(mine))
-    _ensure_two_outputs(outputs)
-    return Plan(reuse, prefix, tuple(tokens), tuple(positions), tuple(seqs), tuple(outputs), tuple(rows))
+    cuts = _cuts(len(tokens), ubatch)
+    for a, b in zip((0, *cuts), (*cuts, len(tokens)), strict=True):
+        piece = outputs[a:b]
+        if sum(piece) == 1:
+            _ensure_two_outputs(piece)
+            outputs[a:b] = piece
+    return Plan(reuse, prefix, tuple(tokens), tuple(positions), tuple(seqs), tuple(outputs), tuple(rows), cuts)
+
+
+def _cuts(n: int, ubatch: int) -> tuple[int, ...]:
+    """Piece boundaries for ``n`` tokens: pieces of ``ubatch`` tokens, the last two rebalanced so that
+    no piece has a single token."""
+    if ubatch < 3:
+        raise ValueError("ubatch must be at least 3")
+    cuts = list(range(ubatch, n, ubatch))
+    if cuts and n - cuts[-1] == 1:
+        cuts[-1] -= 1
+    return tuple(cuts)
 
 
 def groups(wholes: Sequence[Sequence[int]], splits: Sequence[int], max_seqs: int, max_cells: int,
@@ -160,11 +184,13 @@ class PackedContext:
 
         self._ll = llama_cpp
         self.n_ctx = n_ctx
-        self.max_seqs = max(1, min(max_seqs, int(llama_cpp.llama_max_parallel_sequences())))
+        # llama.cpp reserves outputs for max(n_outputs, n_seq_max) rows and asserts that fits in n_batch
+        self.max_seqs = max(1, min(max_seqs, int(llama_cpp.llama_max_parallel_sequences()),
+                                   max(3, min(n_ubatch, n_ctx))))
         p = llama_cpp.llama_context_default_params()
         p.n_ctx = n_ctx
-        p.n_batch = n_ctx  # a whole plan is one llama_decode (split into n_ubatch internally)
-        p.n_ubatch = min(n_ubatch, n_ctx)
+        # one llama_decode per plan piece, each exactly one ubatch (llama.cpp never splits it further)
+        self.n_ubatch = p.n_batch = p.n_ubatch = max(3, min(n_ubatch, n_ctx))
         p.n_seq_max = self.max_seqs
         p.kv_unified = True
         p.n_threads = p.n_threads_batch = n_threads
@@ -175,7 +201,7 @@ class PackedContext:
             self._ctx = _internals.LlamaContext(model=model, params=p, verbose=verbose)
         self._mem = llama_cpp.llama_get_memory(self._ctx.ctx)
         self._n_vocab = int(llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(model.model)))
-        self._batch = llama_cpp.llama_batch_init(n_ctx, 0, self.max_seqs)
+        self._batch = llama_cpp.llama_batch_init(self.n_ubatch, 0, self.max_seqs)
         self.held: tuple[int, ...] = ()  # prefix in the cache for sequences 0..held_seqs-1
         self.held_seqs = 0
 
@@ -203,31 +229,35 @@ class PackedContext:
                              f"{self.max_seqs} and {self.n_ctx}")
         if plan.reuse and (self.held[: plan.reuse] != plan.prefix[: plan.reuse]):
             raise ValueError("plan reuses a prefix that is not in the cache")
+        self.held, self.held_seqs = (), 0  # until every piece has been decoded
         self._prepare(plan, k)
         b = self._batch
-        for n, (tok, pos, seqs, out) in enumerate(zip(plan.tokens, plan.positions, plan.seqs, plan.outputs,
-                                                      strict=True)):
-            b.token[n] = tok
-            b.pos[n] = pos
-            b.n_seq_id[n] = len(seqs)
-            for j, s in enumerate(seqs):
-                b.seq_id[n][j] = s
-            b.logits[n] = out
-        b.n_tokens = len(plan.tokens)
-        self.held, self.held_seqs = (), 0  # until the decode has succeeded
-        rc = self._ll.llama_decode(self._ctx.ctx, b)
-        if rc != 0:
-            self.forget()
-            raise RuntimeError(f"llama_decode failed with status {rc}")
+        needed = {idx for rows in plan.rows for idx in rows}
+        logits = [np.empty((len(rows), self._n_vocab), dtype=np.float32) for rows in plan.rows]
+        shared: dict[int, np.ndarray] = {}
+        n_all = len(plan.tokens)
+        for a, z in zip((0, *plan.cuts), (*plan.cuts, n_all), strict=True):
+            for n in range(a, z):
+                b.token[n - a] = plan.tokens[n]
+                b.pos[n - a] = plan.positions[n]
+                b.n_seq_id[n - a] = len(plan.seqs[n])
+                for j, sq in enumerate(plan.seqs[n]):
+                    b.seq_id[n - a][j] = sq
+                b.logits[n - a] = plan.outputs[n]
+            b.n_tokens = z - a
+            rc = self._ll.llama_decode(self._ctx.ctx, b)
+            if rc != 0:
+                self.forget()
+                raise RuntimeError(f"llama_decode failed with status {rc}")
+            for n in range(a, z):  # logits of this piece, before the next decode overwrites them
+                if n in needed:
+                    ptr = self._ll.llama_get_logits_ith(self._ctx.ctx, n - a)
+                    shared[n] = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)).copy()
         self.held, self.held_seqs = plan.prefix, k
-        out: list[tuple[np.ndarray, np.ndarray]] = []
-        for w, s, rows in zip(wholes, splits, plan.rows, strict=True):
-            logits = np.empty((len(rows), self._n_vocab), dtype=np.float32)
+        for i, rows in enumerate(plan.rows):
             for r, idx in enumerate(rows):
-                ptr = self._ll.llama_get_logits_ith(self._ctx.ctx, idx)
-                logits[r] = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,))
-            out.append(log_softmax_pick(logits, w[s:]))
-        return out
+                logits[i][r] = shared[idx]
+        return [log_softmax_pick(lg, w[s:]) for lg, w, s in zip(logits, wholes, splits, strict=True)]
 
     def close(self) -> None:
         if self._batch is not None:
