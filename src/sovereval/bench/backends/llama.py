@@ -9,11 +9,11 @@
   BOS follows the GGUF (``tokenizer.ggml.add_bos_token``).  Context and continuation are tokenized
   together, as lm-eval does (trailing context whitespace moves to the continuation; where the joint
   tokenization merges across the boundary, the merged token is scored as part of the continuation).
-  Packing (:mod:`sovereval.bench.backends.llama_pack`): all options of a request in one decode, the shared
+  Packing (:mod:`sovereval.bench.backends.llama_pack`): all options of a request in one evaluation, the shared
   prefix once, logits only for the rows that are read; a following request that shares a prefix (a
   few-shot preamble) keeps it in the cache.  Both are only done where they give every option the numbers
-  of its own fresh decode: llama.cpp's CPU kernels for some quantisations (Gemma's Q4_K/Q5_0/Q8_0:
-  repacked gemm) depend on the batch shape (measured on Gemma-3-270M: ~0.01 nat between packed and alone;
+  of its own fresh decode: llama.cpp's CPU kernels for some quantisations (Gemma-3-270M's Q4_K_M, with
+  or without weight repacking) depend on the batch shape (measured on Gemma-3-270M: ~0.01 nat between packed and alone;
   SmolLM2's Q4_1 is bit-identical).  With ``share_prefix=None`` (default) a probe when the scoring context
   is created decides (``pack_exact``, ``reuse_exact``); otherwise each option is its own fresh decode.
   Either way a request's numbers never depend on the order of requests or, by default, on its other

@@ -1,7 +1,8 @@
 """Packed log-likelihood evaluation on a llama.cpp context: every option of a request in one decode.
 
 A multiple-choice request is a context and k continuations.  Instead of evaluating context + continuation k
-times (or the context once and then k small decodes), one ``llama_decode`` holds the shared prefix once,
+times (or the context once and then k small decodes), one evaluation (one ``llama_decode`` per ubatch-sized
+piece) holds the shared prefix once,
 tagged with all k sequence ids, followed by each continuation's own tokens under its own sequence id, with
 logits requested only for the rows that predict continuation tokens (llama.cpp's per-token output flags; a
 262k-vocabulary model no longer computes a vocabulary-wide row for every context token).
@@ -9,9 +10,9 @@ logits requested only for the rows that predict continuation tokens (llama.cpp's
 Whether the numbers are those of evaluating each continuation alone depends on the kernels: with flash
 attention llama.cpp's CPU kernel visits the key/value cells of a sequence in order and skips the masked
 cells of other sequences, and row-independent matmuls (e.g. Q4_1) then give bit-identical results; batch-
-shape dependent kernels (repacked Q4_K/Q5_0/Q8_0 gemm) do not.  :mod:`sovereval.bench.backends.llama` probes
+shape dependent kernels (Gemma-3-270M's Q4_K_M, repacked or not) do not.  :mod:`sovereval.bench.backends.llama` probes
 this per model and packs only where it is exact.  Two shapes are always avoided because llama.cpp computes
-them with other kernels: a one-token batch and a decode with a single output row.
+them with other kernels: a one-token piece and a piece with a single output row.
 
 :func:`plan` is pure (token lists in, batch layout out) and tested without a model; :class:`PackedContext`
 runs plans on a llama.cpp context.
