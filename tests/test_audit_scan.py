@@ -13,6 +13,7 @@ from pathlib import Path
 import blake3
 import numpy as np
 import pytest
+import xxhash
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
@@ -24,14 +25,15 @@ from sovereval.audit.st_reader import parse_header
 MINILM = assets.minilm_path()
 
 
-def _direct(path: Path) -> dict[str, tuple[str, str]]:
-    """Tensor name -> (stored dtype, sha256 of its bytes), read plainly from the file."""
+def _direct(path: Path) -> dict[str, tuple[str, str, str]]:
+    """Tensor name -> (stored dtype, XXH3-128 and BLAKE3 of its bytes), read plainly from the file."""
     _, entries = parse_header(path)
     out = {}
     with open(path, "rb") as f:
         for e in entries:
             f.seek(e.start)
-            out[e.name] = (e.dtype, blake3.blake3(f.read(e.nbytes)).hexdigest())
+            data = f.read(e.nbytes)
+            out[e.name] = (e.dtype, xxhash.xxh3_128(data).hexdigest(), blake3.blake3(data).hexdigest())
     return out
 
 
@@ -43,11 +45,12 @@ def _check_hashes(ckpt_path: Path, file: Path) -> int:
         assert fp.meta["source_files"] == {file.name: hashlib.sha256(file.read_bytes()).hexdigest()}
         for key, ref in c.tensors.items():
             info = fp.tensors[key]
-            dtype, digest = direct[ref.source]
-            assert info["raw_blake3"].split(":")[0] == digest, key
-            assert info["bf16_blake3"] == bf16_hash(c.read(key)), key
+            dtype, fast, strong = direct[ref.source]
+            assert info["raw_xxh3"].split(":")[0] == fast and info["raw_blake3"].split(":")[0] == strong, key
+            assert info["bf16_xxh3"] == bf16_hash(c.read(key)), key
+            assert info["bf16_blake3"] == bf16_hash(c.read(key), "blake3"), key
             if dtype == "BF16" and not ref.ops:
-                assert info["bf16_blake3"] == digest
+                assert info["bf16_xxh3"] == fast and info["bf16_blake3"] == strong
             n += 1
     return n
 
@@ -164,3 +167,40 @@ def test_fingerprints_of_another_version_are_refused_with_how_to_rebuild(tmp_pat
     with pytest.raises(AuditError, match=r"audit fingerprint build /models/old --name old"):
         load_reference(tmp_path, "old")
     assert FINGERPRINT_VERSION.endswith("/2")
+
+
+def test_an_xxh3_match_counts_only_when_blake3_confirms_it(tmp_path: Path) -> None:
+    """XXH3 is not cryptographic: a crafted tensor could collide with a reference's.  A candidate whose
+    BLAKE3 (read again from the suspect checkpoint) differs is reported, never evidence; a real copy is
+    confirmed and matched."""
+    from sovereval.audit.battery import run_battery
+
+    ref_dir, sus_dir = tmp_path / "ref", tmp_path / "sus"
+    ref_dir.mkdir()
+    sus_dir.mkdir()
+    _write_llama_bf16(ref_dir / "model.safetensors", d=64, ff=128, layers=2, vocab=256)
+    _write_llama_bf16(sus_dir / "model.safetensors", d=64, ff=128, layers=2, vocab=256)  # the same bytes
+    with open_checkpoint(ref_dir) as c:
+        ref = build_fingerprint(c, "ref")
+    assert all("bf16_blake3" in t for t in ref.tensors.values())
+    with open_checkpoint(sus_dir) as c:
+        sus = build_fingerprint(c, "sus", confirm_hashes=False, source_hashes=False)
+        assert not any("bf16_blake3" in t for t in sus.tensors.values())
+        copy = run_battery(sus, ref, c).exact
+        assert copy["n_matched"] == copy["n_suspect_nontrivial"] > 0 and copy["n_unconfirmed"] == 0
+    # a suspect whose q_proj differs but whose XXH3 was forged to the reference's
+    raw = bytearray((sus_dir / "model.safetensors").read_bytes())
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    key = "model.layers.0.self_attn.q_proj.weight"
+    a = header[key]["data_offsets"][0]
+    raw[8 + n + a : 8 + n + a + 2] = b"\x01\x3c"  # one value changed
+    (sus_dir / "model.safetensors").write_bytes(bytes(raw))
+    with open_checkpoint(sus_dir) as c:
+        sus = build_fingerprint(c, "sus", confirm_hashes=False, source_hashes=False)
+        canon = [k for k in sus.tensors if sus.tensors[k]["bf16_xxh3"] != ref.tensors[k]["bf16_xxh3"]]
+        assert len(canon) == 1
+        sus.tensors[canon[0]]["bf16_xxh3"] = ref.tensors[canon[0]]["bf16_xxh3"]  # the forged collision
+        forged = run_battery(sus, ref, c).exact
+    assert forged["n_unconfirmed"] == 1 and forged["unconfirmed"] == canon
+    assert forged["n_matched"] == copy["n_matched"] - 1 and canon[0] not in forged["matched"]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import Checkpoint
-from .fingerprint import Fingerprint, block_rows_cols, build_fingerprint
+from .fingerprint import Fingerprint, block_rows_cols, build_fingerprint, strong_bf16
 from .roles import ANCHORED_ROLES, MATRIX_ROLES, component_of, is_norm, parse_key
 from .stats import (
     block_perm_test,
@@ -123,14 +123,14 @@ def run_battery(
     res.shared_shapes = sum(
         1 for k, t in sus.tensors.items() if k in ref.tensors and t["shape"] == ref.tensors[k]["shape"]
     )
-    _exact(sus, ref, res)
+    _exact(sus, ref, res, sus_ckpt)
     _embedding(sus, ref, res)
     q = res.rotation.get("Q")
     tf = None
     if q is not None and allow_derotation and sus_ckpt is not None:
         tf = _derotate_fn(np.asarray(q))
         sus = build_fingerprint(sus_ckpt, sus.name, extra_tokens=sus.meta["embed_tokens"], source_hashes=False,
-                                transform=tf)  # fmt: skip
+                                confirm_hashes=False, transform=tf)  # fmt: skip
         res.rotation["applied"] = True
     _norms(sus, ref, res)
     _blocks(sus, ref, res)
@@ -154,25 +154,46 @@ def _config(sus: Fingerprint, ref: Fingerprint) -> dict[str, Any]:
 # ---------------------------------------------------------------- T2: exact and tolerance hashes
 
 
-def _exact(sus: Fingerprint, ref: Fingerprint, res: BatteryResult) -> None:
+def _confirm(k: str, hits: list[str], sus: Fingerprint, ref: Fingerprint,
+             sus_ckpt: Checkpoint | None) -> list[str]:
+    """The reference tensors among ``hits`` (XXH3 candidates) whose BLAKE3 equals the suspect tensor's:
+    from the suspect fingerprint if it has it, else read again from the checkpoint.  None without a
+    BLAKE3 on both sides (an unconfirmed candidate is never evidence)."""
+    strong = {h: ref.tensors[h].get("bf16_blake3") for h in hits}
+    if not any(strong.values()):
+        return []
+    mine = sus.tensors[k].get("bf16_blake3")
+    if mine is None:
+        if sus_ckpt is None or k not in sus_ckpt.tensors:
+            return []
+        mine = strong_bf16(sus_ckpt, k)
+    return [h for h, d in strong.items() if d == mine]
+
+
+def _exact(sus: Fingerprint, ref: Fingerprint, res: BatteryResult, sus_ckpt: Checkpoint | None = None) -> None:
     by_hash: dict[tuple[str, tuple[int, ...]], list[str]] = defaultdict(list)
     for k, t in ref.tensors.items():
         if t["n_params"] >= TRIVIAL_PARAMS and t["std"] > 0:
-            by_hash[(t["bf16_blake3"], tuple(t["shape"]))].append(k)
+            by_hash[(t["bf16_xxh3"], tuple(t["shape"]))].append(k)
     matched: dict[str, list[str]] = {}
+    unconfirmed: list[str] = []
     per_comp: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # [equal, compared, params equal]
     for k, t in sus.tensors.items():
         c = component_of(k)
         if t["n_params"] < TRIVIAL_PARAMS or t["std"] == 0:
             continue
         per_comp[c][1] += 1
-        hit = by_hash.get((t["bf16_blake3"], tuple(t["shape"])))
+        hit = by_hash.get((t["bf16_xxh3"], tuple(t["shape"])))
         if hit:
+            hit = _confirm(k, hit, sus, ref, sus_ckpt)
+            if not hit:
+                unconfirmed.append(k)
+                continue
             matched[k] = hit
             per_comp[c][0] += 1
             per_comp[c][2] += int(t["n_params"])
     raw_equal = sum(
-        1 for k, t in sus.tensors.items() if k in ref.tensors and t["raw_blake3"] == ref.tensors[k]["raw_blake3"]
+        1 for k, t in sus.tensors.items() if k in matched and k in ref.tensors and t["raw_xxh3"] == ref.tensors[k]["raw_xxh3"]
     )
     same_key = sum(1 for k, v in matched.items() if k in v)
     res.exact = {
@@ -182,6 +203,9 @@ def _exact(sus: Fingerprint, ref: Fingerprint, res: BatteryResult) -> None:
         "n_matched": len(matched),
         "n_suspect_nontrivial": sum(v[1] for v in per_comp.values()),
         "raw_equal": raw_equal,
+        "unconfirmed": unconfirmed[:200],
+        "n_unconfirmed": len(unconfirmed),
+        "hashes": "XXH3-128 candidates, each confirmed by BLAKE3 of the suspect tensor against the reference's",
         "all_equal": len(matched) > 0 and all(v[0] == v[1] for v in per_comp.values()),
         "per_component": {c: {"equal": v[0], "compared": v[1], "params_equal": v[2]} for c, v in per_comp.items()},
     }
@@ -190,7 +214,8 @@ def _exact(sus: Fingerprint, ref: Fingerprint, res: BatteryResult) -> None:
             fams = sorted({_family(parse_key(k)[2], parse_key(k)[0]) for k in matched if component_of(k) == c})
             res.results.append(TestResult(
                 "T2", "exact_hash", c, "hash", f"{v[0]} tensors", ",".join(fams), v[0] / max(1, v[1]),
-                log10_p=-300.0, note=f"{v[0]}/{v[1]} non-trivial tensors bit-identical after bf16 rounding",
+                log10_p=-300.0, note=f"{v[0]}/{v[1]} non-trivial tensors bit-identical after bf16 rounding "
+                     f"(BLAKE3-confirmed)",
             ))  # fmt: skip
             for k, hits in matched.items():
                 if component_of(k) == c and parse_key(k)[1] is not None:

@@ -165,7 +165,7 @@ def run(
     decisions = []
     with ckpt:
         tokens = [t for fp, _ in refs for t in fp.meta["embed_tokens"]]
-        sfp = build_fingerprint(ckpt, suspect.name, extra_tokens=tokens)
+        sfp = build_fingerprint(ckpt, suspect.name, extra_tokens=tokens, confirm_hashes=False)
         for fp, info in refs:
             res = run_battery(sfp, fp, ckpt)
             v = decide(res, fp)

@@ -1,8 +1,13 @@
 """Compact fingerprints: enough of a checkpoint to run the battery without the checkpoint at hand.
 
 A fingerprint holds, per canonical tensor: shape, parameter count, an exact hash of the stored bytes
-and a hash of the canonical tensor rounded to bf16 (copies and dtype re-casts), both BLAKE3 (a
-cryptographic hash, 2-3x faster than SHA-256 here: it is what every byte of the scan goes through), and
+and a hash of the canonical tensor rounded to bf16 (copies and dtype re-casts), and
+
+* those two as XXH3-128 (what every byte of the scan goes through: faster than memory, so the scan runs
+  at page-cache speed) and, in a reference fingerprint, also as BLAKE3.  XXH3 is not cryptographic: a
+  crafted tensor could collide with a reference's.  So an XXH3 match is only a candidate; the battery
+  confirms it with BLAKE3 of the suspect's tensor (read again, only for candidates) against the
+  reference's BLAKE3, and only confirmed matches are evidence (:func:`sovereval.audit.battery.run_battery`);
 
 * every norm-gain vector in full (they are tiny);
 * a fixed sub-block (``N_ROWS`` rows × ``N_COLS`` columns, positions chosen deterministically from the
@@ -32,6 +37,7 @@ from typing import Any
 
 import blake3
 import numpy as np
+import xxhash
 
 from .checkpoint import Checkpoint
 from .errors import FormatError
@@ -39,7 +45,8 @@ from .roles import ANCHORED_ROLES, is_norm, parse_key
 from .tokenizer import Tokenizer, normalise
 
 FINGERPRINT_VERSION = "sovereval.audit.fingerprint/2"
-TENSOR_HASH = "blake3"
+TENSOR_HASH = "xxh3_128"  # every byte of the scan
+CONFIRM_HASH = "blake3"  # references; the battery confirms a suspect's matches with it
 N_ROWS = 64
 N_COLS = 256
 N_TOKENS = 2048
@@ -66,42 +73,64 @@ def _bf16_bits(x: np.ndarray) -> np.ndarray:
     return ((u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)).astype(np.uint16)
 
 
-def _hasher() -> Any:
-    """The per-tensor hash (BLAKE3, one thread: the scan runs two tensors at a time; it releases the GIL)."""
-    return blake3.blake3()
+def _hashers(strong: bool) -> dict[str, Any]:
+    """The per-tensor hashes: XXH3-128 always (the scan's hash: memory speed), BLAKE3 too when ``strong``
+    (references; a suspect's matching tensors are confirmed with it by the battery)."""
+    out: dict[str, Any] = {"xxh3": xxhash.xxh3_128()}
+    if strong:
+        out["blake3"] = blake3.blake3()
+    return out
 
 
-def bf16_hash(a: np.ndarray) -> str:
-    """BLAKE3 of the tensor rounded to bf16 (round-to-nearest-even), in bounded chunks.
-
-    Shapes are compared separately; for a tensor stored as BF16 this equals the hash of its raw bytes."""
-    h = _hasher()
+def _bf16_digests(a: np.ndarray, strong: bool) -> dict[str, str]:
+    hs = _hashers(strong)
     flat = np.ascontiguousarray(a, dtype=np.float32).reshape(-1)
     for s in range(0, flat.size, _HASH_CHUNK):
-        h.update(_bf16_bits(flat[s : s + _HASH_CHUNK]).tobytes())
-    return h.hexdigest()
+        chunk = _bf16_bits(flat[s : s + _HASH_CHUNK]).tobytes()
+        for h in hs.values():
+            h.update(chunk)
+    return {f"bf16_{n}": h.hexdigest() for n, h in hs.items()}
 
 
-def _hash_source(ckpt: Checkpoint, key: str) -> str:
-    """BLAKE3 of the stored bytes of ``key``'s source tensor, streamed from the memory map."""
-    h = _hasher()
+def bf16_hash(a: np.ndarray, algo: str = "xxh3") -> str:
+    """Hash (``xxh3`` or ``blake3``) of the tensor rounded to bf16 (round-to-nearest-even), in bounded
+    chunks.  Shapes are compared separately; for a tensor stored as BF16 this equals the hash of its raw
+    bytes."""
+    return _bf16_digests(a, strong=algo == "blake3")[f"bf16_{algo}"]
+
+
+def _hash_source(ckpt: Checkpoint, key: str, strong: bool) -> dict[str, str]:
+    """Hashes of the stored bytes of ``key``'s source tensor, streamed from the memory map."""
+    hs = _hashers(strong)
     for piece in ckpt.chunks(key):
-        h.update(piece)
-    return h.hexdigest()
+        for h in hs.values():
+            h.update(piece)
+    return {f"raw_{n}": h.hexdigest() for n, h in hs.items()}
 
 
-def _hash_stored(ckpt: Checkpoint, key: str, stored_dtype: str) -> tuple[str, str]:
-    """One pass over the stored bytes of an unconverted tensor: (hash of the bytes, hash of the bf16
-    rounding) — the same hash for BF16; for F32/F16 each chunk is rounded to bf16 as it goes by."""
-    raw = _hasher()
-    b16 = None if stored_dtype == "BF16" else _hasher()
+def _hash_stored(ckpt: Checkpoint, key: str, stored_dtype: str, strong: bool) -> dict[str, str]:
+    """One pass over the stored bytes of an unconverted tensor: hashes of the bytes and of the bf16
+    rounding — the same for BF16; for F32/F16 each chunk is rounded to bf16 as it goes by."""
+    raw = _hashers(strong)
+    b16 = None if stored_dtype == "BF16" else _hashers(strong)
     dt = "<f4" if stored_dtype == "F32" else "<f2"
     for piece in ckpt.chunks(key):
-        raw.update(piece)
+        for h in raw.values():
+            h.update(piece)
         if b16 is not None:
-            b16.update(_bf16_bits(np.frombuffer(piece, dtype=dt)).tobytes())
-    d = raw.hexdigest()
-    return d, (d if b16 is None else b16.hexdigest())
+            rounded = _bf16_bits(np.frombuffer(piece, dtype=dt)).tobytes()
+            for h in b16.values():
+                h.update(rounded)
+    out = {f"raw_{n}": h.hexdigest() for n, h in raw.items()}
+    out |= {f"bf16_{n}": (out[f"raw_{n}"] if b16 is None else b16[n].hexdigest()) for n in raw}
+    return out
+
+
+def strong_bf16(ckpt: Checkpoint, key: str) -> str:
+    """BLAKE3 of ``key``'s canonical values rounded to bf16 (the battery's confirmation of a match)."""
+    if ckpt.stored_is_canonical(key):
+        return _hash_stored(ckpt, key, ckpt.tensors[key].stored_dtype, strong=True)["bf16_blake3"]
+    return bf16_hash(ckpt.read(key), "blake3")
 
 
 def _f32(a: np.ndarray) -> np.ndarray:
@@ -254,23 +283,22 @@ def _extract(key: str, role: str, t: _InMemory | _Stored, ids: dict[str, int], k
 
 
 def _scan_stored(ckpt: Checkpoint, key: str, role: str, stored_dtype: str, ids: dict[str, int],
-                 kept_tokens: list[str]) -> tuple[str, str, dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
+                 kept_tokens: list[str], strong: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
     """One scan job: hash the stored bytes, then extract the kept parts (see :func:`build_fingerprint`)."""
-    raw, b16 = _hash_stored(ckpt, key, stored_dtype)
-    info: dict[str, Any] = {}
+    info: dict[str, Any] = dict(_hash_stored(ckpt, key, stored_dtype, strong))
     local: dict[str, np.ndarray] = {}
     _extract(key, role, _Stored(ckpt, key), ids, kept_tokens, info, local)
-    return raw, b16, info, local
+    return info, local
 
 
-def _scan(ckpt: Checkpoint, ids: dict[str, int], kept_tokens: list[str],
-          transform: Any) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:  # fmt: skip
+def _scan(ckpt: Checkpoint, ids: dict[str, int], kept_tokens: list[str], transform: Any,
+          strong: bool) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:  # fmt: skip
     """Every tensor once: per-tensor info (shape, hashes, summary) and the kept arrays."""
     tensors: dict[str, dict[str, Any]] = {}
     arrays: dict[str, np.ndarray] = {}
     # The measured scan.  A tensor whose stored bytes are its values (safetensors BF16/F16/F32) is one
-    # job for a pool of two threads: stream its bytes once through BLAKE3 from the memory map in bounded
-    # chunks, each dropped from the resident set after use (blake3 releases the GIL), then copy the few
+    # job for a pool of two threads: stream its bytes once through XXH3 (and BLAKE3 for a reference) from
+    # the memory map in bounded chunks, each dropped from the resident set after use, then copy the few
     # rows it keeps with positioned reads (just read, so from the page cache).  Nothing is converted to
     # float except what is kept.  Other tensors (GGUF, fused, transformed) are materialised one at a time
     # in float32 here and hashed in the pool.  Results are merged in tensor order (deterministic file).
@@ -284,13 +312,13 @@ def _scan(ckpt: Checkpoint, ids: dict[str, int], kept_tokens: list[str],
             tag = ":" + ref.stored_dtype + ":" + str(ref.ops)
             local: dict[str, np.ndarray] = {}
             if transform is None and ckpt.stored_is_canonical(key):
-                futs = [pool.submit(_scan_stored, ckpt, key, role, ref.stored_dtype, ids, kept_tokens)]
+                futs = [pool.submit(_scan_stored, ckpt, key, role, ref.stored_dtype, ids, kept_tokens, strong)]
             else:
                 a = ckpt.read(key)
                 if transform is not None:
                     a = transform(key, a)
                 info["shape"] = list(a.shape)
-                futs = [pool.submit(_hash_source, ckpt, key), pool.submit(bf16_hash, a)]
+                futs = [pool.submit(_hash_source, ckpt, key, strong), pool.submit(_bf16_digests, a, strong)]
                 _extract(key, role, _InMemory(a), ids, kept_tokens, info, local)
                 del a
             parts.append((key, info, tag, futs, local))
@@ -299,11 +327,13 @@ def _scan(ckpt: Checkpoint, ids: dict[str, int], kept_tokens: list[str],
                 pending.popleft().result()
     for key, info, tag, futs, local in parts:
         if len(futs) == 1:
-            raw, b16, extra, local = futs[0].result()
+            extra, local = futs[0].result()
             info.update(extra)
         else:
-            raw, b16 = futs[0].result(), futs[1].result()
-        info["raw_blake3"], info["bf16_blake3"] = raw + tag, b16
+            info.update(futs[0].result())
+            info.update(futs[1].result())
+        for k in [k for k in info if k.startswith("raw_")]:
+            info[k] += tag
         tensors[key] = info
         arrays.update(local)
     return tensors, arrays
@@ -315,13 +345,16 @@ def build_fingerprint(
     *,
     extra_tokens: Iterable[str] = (),
     source_hashes: bool = True,
+    confirm_hashes: bool = True,
     transform: Any = None,
 ) -> Fingerprint:
     """Stream ``ckpt`` once and keep its fingerprint.
 
     ``extra_tokens``: token strings whose embedding rows to keep besides the model's own selection (the
     suspect side keeps the rows its references selected).  ``transform(key, array) -> array`` is applied
-    to every tensor before extraction (used to undo a residual rotation).
+    to every tensor before extraction (used to undo a residual rotation).  ``confirm_hashes``: also
+    BLAKE3 per tensor (references; a suspect pass leaves it out and the battery confirms its matches from
+    the checkpoint).
     """
     cfg = ckpt.config
     tok = ckpt.tokenizer
@@ -334,7 +367,7 @@ def build_fingerprint(
     files_pool = ThreadPoolExecutor(max_workers=1) if source_hashes else None
     files_fut = files_pool.submit(ckpt.file_sha256) if files_pool is not None else None
     try:
-        tensors, arrays = _scan(ckpt, ids, kept_tokens, transform)
+        tensors, arrays = _scan(ckpt, ids, kept_tokens, transform, confirm_hashes)
         source_files = files_fut.result() if files_fut is not None else {}
     finally:
         if files_pool is not None:
@@ -352,6 +385,7 @@ def build_fingerprint(
         "tokenizer": tok.to_json() if tok else None,
         "tokenizer_sha256": tok.sha256 if tok else None,
         "source_files": source_files,
-        "params": {"n_rows": N_ROWS, "n_cols": N_COLS, "n_tokens": N_TOKENS, "tensor_hash": TENSOR_HASH},
+        "params": {"n_rows": N_ROWS, "n_cols": N_COLS, "n_tokens": N_TOKENS, "tensor_hash": TENSOR_HASH,
+                   "confirm_hash": CONFIRM_HASH if confirm_hashes else None},
     }
     return Fingerprint(meta, arrays)
