@@ -132,11 +132,12 @@ def items_digest(items: Sequence[Item]) -> str:
     return hashlib.sha256("\n".join(it.id for it in items).encode("utf-8")).hexdigest()
 
 
-def requests_for(decl: BenchmarkDecl, items: Sequence[Item], data_root: str | os.PathLike[str] | None) -> Iterator[Request]:
-    """One request per item (generate / loglik modes), rendered lazily in item order."""
+def requests_for(decl: BenchmarkDecl, items: Sequence[Item], data_root: str | os.PathLike[str] | None,
+                 order: Sequence[int] | None = None) -> Iterator[Request]:
+    """One request per item (generate / loglik modes), rendered lazily in item order (or ``order``)."""
     pool = load_fewshot_pool(decl, data_root)
-    for item in items:
-        yield render(decl, item, select_fewshot(decl, item, pool))
+    for i in order if order is not None else range(len(items)):
+        yield render(decl, items[i], select_fewshot(decl, items[i], pool))
 
 
 def dispatch_order(decl: BenchmarkDecl, items: Sequence[Item]) -> list[int]:
@@ -271,9 +272,8 @@ async def evaluate(decl: BenchmarkDecl, backend: Backend, ledger: Ledger, *,
         keys: list[str] = [""] * len(items)  # filled as the runner draws the lazily rendered requests
 
         def jobs() -> Iterator[Job]:
-            pool = load_fewshot_pool(decl, data_root)
-            for i in dispatch_order(decl, items):
-                r = render(decl, items[i], select_fewshot(decl, items[i], pool))
+            order = dispatch_order(decl, items)
+            for i, r in zip(order, requests_for(decl, items, data_root, order), strict=True):
                 keys[i] = key_for(model.model_key, model.endpoint, r, epoch)
                 yield Job(keys[i], r)
 

@@ -13,8 +13,8 @@
   prefix once, logits only for the rows that are read; a following request that shares a prefix (a
   few-shot preamble) keeps it in the cache.  Both are only done where they give every option the numbers
   of its own fresh decode: llama.cpp's CPU kernels for some quantisations (Gemma-3-270M's Q4_K_M, with
-  or without weight repacking) depend on the batch shape (measured on Gemma-3-270M: ~0.01 nat between packed and alone;
-  SmolLM2's Q4_1 is bit-identical).  With ``share_prefix=None`` (default) a probe when the scoring context
+  or without weight repacking) depend on the batch shape (measured on Gemma-3-270M: ~0.01 nat between
+  packed and alone; SmolLM2's Q4_1 is bit-identical).  With ``share_prefix=None`` (default) a probe when the scoring context
   is created decides (``pack_exact``, ``reuse_exact``); otherwise each option is its own fresh decode.
   Either way a request's numbers never depend on the order of requests or, by default, on its other
   options.  ``share_prefix=True`` forces packing (Gemma: ~4x faster; an option's log-prob then moves by
@@ -354,19 +354,16 @@ class LlamaBackend:
     def _loglik_sync(self, request: LoglikRequest) -> Loglik:
         pc = self._scoring()
         wholes, splits = self._tokens(request.context, request.continuations)
-        results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        lps: list[tuple[np.ndarray, np.ndarray]] = []  # groups are consecutive runs, in order
         for group in groups(wholes, splits, pc.max_seqs, pc.n_ctx, pack=bool(self.share_prefix)):
             w = [wholes[i] for i in group]
             s = [splits[i] for i in group]
+            # without reuse every plan starts from an empty cache (run clears it)
             p = plan(w, s, cached=pc.held if self._reuse else (), ubatch=pc.n_ubatch)
             try:
-                out = pc.run(p, w, s)
+                lps.extend(pc.run(p, w, s))
             except RuntimeError as e:
                 raise BackendError(f"{self.model.name}: {e}", kind="client") from e
-            results.update(zip(group, out, strict=True))
-            if not self._reuse:
-                pc.forget()
-        lps = [results[i] for i in range(len(wholes))]
         return Loglik(logprobs=tuple(float(lp.sum()) for lp, _ in lps),
                       n_tokens=tuple(len(w) - s for w, s in zip(wholes, splits, strict=True)),
                       n_chars=tuple(len(c) for c in request.continuations),

@@ -1,17 +1,16 @@
-"""Packed log-likelihood evaluation on a llama.cpp context: every option of a request in one decode.
+"""Packed log-likelihood evaluation on a llama.cpp context: every option of a request in one evaluation.
 
 A multiple-choice request is a context and k continuations.  Instead of evaluating context + continuation k
 times (or the context once and then k small decodes), one evaluation (one ``llama_decode`` per ubatch-sized
-piece) holds the shared prefix once,
-tagged with all k sequence ids, followed by each continuation's own tokens under its own sequence id, with
+piece) holds the shared prefix once, tagged with all k sequence ids, followed by each continuation's own tokens under its own sequence id, with
 logits requested only for the rows that predict continuation tokens (llama.cpp's per-token output flags; a
 262k-vocabulary model no longer computes a vocabulary-wide row for every context token).
 
 Whether the numbers are those of evaluating each continuation alone depends on the kernels: with flash
 attention llama.cpp's CPU kernel visits the key/value cells of a sequence in order and skips the masked
 cells of other sequences, and row-independent matmuls (e.g. Q4_1) then give bit-identical results; batch-
-shape dependent kernels (Gemma-3-270M's Q4_K_M, repacked or not) do not.  :mod:`sovereval.bench.backends.llama` probes
-this per model and packs only where it is exact.  Two shapes are always avoided because llama.cpp computes
+shape dependent kernels (Gemma-3-270M's Q4_K_M, repacked or not) do not.
+:mod:`sovereval.bench.backends.llama` probes this per model and packs only where it is exact.  Two shapes are always avoided because llama.cpp computes
 them with other kernels: a one-token piece and a piece with a single output row.
 
 :func:`plan` is pure (token lists in, batch layout out) and tested without a model; :class:`PackedContext`
@@ -26,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PackedContext", "Plan", "groups", "lcp", "log_softmax_pick", "plan"]
+__all__ = ["PackedContext", "Plan", "groups", "lcp", "log_softmax_pick", "plan", "shared_prefix"]
 
 
 def lcp(a: Sequence[int], b: Sequence[int]) -> int:
@@ -36,6 +35,14 @@ def lcp(a: Sequence[int], b: Sequence[int]) -> int:
     while i < n and a[i] == b[i]:
         i += 1
     return i
+
+
+def shared_prefix(wholes: Sequence[Sequence[int]], splits: Sequence[int]) -> int:
+    """Tokens every whole shares, cut at the earliest split (the longest prefix no option scores)."""
+    pre = min(splits)
+    for w in wholes[1:]:
+        pre = min(pre, lcp(wholes[0], w))
+    return pre
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class Plan:
 
 def plan(wholes: Sequence[Sequence[int]], splits: Sequence[int], cached: Sequence[int] = (),
          ubatch: int = 512) -> Plan:
-    """Layout of one decode scoring ``wholes[i][splits[i]:]`` given ``wholes[i][:splits[i]]``.
+    """Layout of one evaluation scoring ``wholes[i][splits[i]:]`` given ``wholes[i][:splits[i]]``.
 
     The shared prefix is the longest common prefix of the wholes, cut at the earliest split.  A
     continuation whose split is later (the joint tokenization merged across its context boundary) has
@@ -80,9 +87,7 @@ def plan(wholes: Sequence[Sequence[int]], splits: Sequence[int], cached: Sequenc
         raise ValueError("plan needs one split per continuation")
     if any(not 1 <= s < len(w) for w, s in zip(wholes, splits, strict=True)):
         raise ValueError("every continuation needs a context token and a token of its own")
-    pre = min(splits)
-    for w in wholes[1:]:
-        pre = min(pre, lcp(wholes[0], w))
+    pre = shared_prefix(wholes, splits)
     prefix = tuple(wholes[0][:pre])
     reuse = max(0, min(lcp(cached, prefix), pre - 2))
     everyone = tuple(range(k))
@@ -136,9 +141,7 @@ def groups(wholes: Sequence[Sequence[int]], splits: Sequence[int], max_seqs: int
     cur: list[int] = []
     for i in range(len(wholes)):
         trial = [*cur, i]
-        pre = min(splits[j] for j in trial)
-        for j in trial[1:]:
-            pre = min(pre, lcp(wholes[trial[0]], wholes[j]))
+        pre = shared_prefix([wholes[j] for j in trial], [splits[j] for j in trial])
         cells = pre + sum(len(wholes[j]) - 1 - pre for j in trial)
         if cur and (len(trial) > max_seqs or cells > max_cells):
             out.append(cur)
@@ -178,7 +181,7 @@ class PackedContext:
     one thread."""
 
     def __init__(self, model: Any, *, n_ctx: int, n_ubatch: int, n_threads: int, max_seqs: int = 64,
-                 flash_attn: bool = True, verbose: bool = False) -> None:
+                 verbose: bool = False) -> None:
         import llama_cpp
         from llama_cpp import _internals
         from llama_cpp._utils import suppress_stdout_stderr
@@ -195,9 +198,7 @@ class PackedContext:
         p.n_seq_max = self.max_seqs
         p.kv_unified = True
         p.n_threads = p.n_threads_batch = n_threads
-        p.flash_attn_type = (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn
-                             else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
-        self.flash_attn = flash_attn
+        p.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED  # visits a sequence's cells in order
         with suppress_stdout_stderr(disable=verbose):  # llama.cpp logs from C to the process's stderr
             self._ctx = _internals.LlamaContext(model=model, params=p, verbose=verbose)
         self._mem = llama_cpp.llama_get_memory(self._ctx.ctx)
@@ -234,8 +235,7 @@ class PackedContext:
         self._prepare(plan, k)
         b = self._batch
         needed = {idx for rows in plan.rows for idx in rows}
-        logits = [np.empty((len(rows), self._n_vocab), dtype=np.float32) for rows in plan.rows]
-        shared: dict[int, np.ndarray] = {}
+        shared: dict[int, np.ndarray] = {}  # batch index -> its logits row
         n_all = len(plan.tokens)
         for a, z in zip((0, *plan.cuts), (*plan.cuts, n_all), strict=True):
             for n in range(a, z):
@@ -255,10 +255,8 @@ class PackedContext:
                     ptr = self._ll.llama_get_logits_ith(self._ctx.ctx, n - a)
                     shared[n] = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)).copy()
         self.held, self.held_seqs = plan.prefix, k
-        for i, rows in enumerate(plan.rows):
-            for r, idx in enumerate(rows):
-                logits[i][r] = shared[idx]
-        return [log_softmax_pick(lg, w[s:]) for lg, w, s in zip(logits, wholes, splits, strict=True)]
+        return [log_softmax_pick(np.stack([shared[idx] for idx in rows]), w[s:])
+                for rows, w, s in zip(plan.rows, wholes, splits, strict=True)]
 
     def close(self) -> None:
         if self._batch is not None:
