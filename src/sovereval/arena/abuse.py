@@ -11,12 +11,13 @@ A vote is dropped from the ratings (never deleted from the store) when:
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from sovereval.digest import sha256_hex
 
 #: names that reveal who answered (FastChat's IDENTITY_WORDS, plus the programme's own teams)
 IDENTITY_WORDS: tuple[str, ...] = (
@@ -51,7 +52,8 @@ def normalise_prompt(prompt: str) -> str:
 
 
 def prompt_digest(prompt: str) -> str:
-    return hashlib.sha256(normalise_prompt(prompt).encode("utf-8")).hexdigest()
+    """sha256 of the normalised prompt (case and whitespace folded): a battle's stored ``prompt_sha256``."""
+    return sha256_hex(normalise_prompt(prompt))
 
 
 def identity_pattern(extra: Iterable[str] = ()) -> re.Pattern[str]:

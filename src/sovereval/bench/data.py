@@ -42,7 +42,7 @@ from sovereval.bench.spec import (
     Limit,
     LocalFiles,
 )
-from sovereval.bench.types import canonical
+from sovereval.digest import canonical_json_unicode, sha256_hex
 
 DATA_ROOT_ENV = "SOVEREVAL_BENCH_DATA"
 LETTERS = "ABCDEFGHIJ"
@@ -348,13 +348,13 @@ def _record_to_item(rec: dict[str, Any], fm: FieldMap, file: str, line: int) -> 
         if fm.id_per_file:
             item_id = f"{Path(file).name.split('.')[0]}/{item_id}"
     else:
-        item_id = "h" + hashlib.sha256(f"{file}\n{canonical(_scalar(raw))}".encode()).hexdigest()[:16]
+        item_id = "h" + sha256_hex(f"{file}\n{canonical_json_unicode(_scalar(raw))}")[:16]
 
     cluster = None
     if fm.cluster is not None:
         cv = col(fm.cluster)
         if cv not in (None, ""):
-            cluster = f"{fm.cluster}:{hashlib.sha256(str(cv).encode('utf-8')).hexdigest()[:12]}"
+            cluster = f"{fm.cluster}:{sha256_hex(str(cv))[:12]}"
     return Item(id=item_id, fields=fields, answer=answer, choices=choices, cluster=cluster)
 
 

@@ -14,7 +14,6 @@ asks only for what is missing; or ``failures="zero"``, recorded in the result's 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from sovereval.bench.scorers.base import Score
 from sovereval.bench.session import Caller, EpisodeContext, NotInLedger, load_episodes
 from sovereval.bench.spec import BenchmarkDecl, Item, Limit
 from sovereval.bench.types import Backend, BackendError, Generation, Loglik, Request, key_for
+from sovereval.digest import sha256_hex
 from sovereval.program.records import BenchmarkResult
 from sovereval.store.ledger import Ledger, RunInfo
 
@@ -129,7 +129,8 @@ def items_for(decl: BenchmarkDecl, data_root: str | os.PathLike[str] | None, lim
 
 
 def items_digest(items: Sequence[Item]) -> str:
-    return hashlib.sha256("\n".join(it.id for it in items).encode("utf-8")).hexdigest()
+    """sha256 of the item ids, one per line, in order: a run manifest's ``items_sha256`` (frozen; rescore checks it)."""
+    return sha256_hex("\n".join(it.id for it in items))
 
 
 def requests_for(decl: BenchmarkDecl, items: Sequence[Item], data_root: str | os.PathLike[str] | None,

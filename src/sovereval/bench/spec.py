@@ -13,14 +13,14 @@ run manifests.
 
 from __future__ import annotations
 
-import hashlib
 import string
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import Field, field_validator, model_validator
 
-from sovereval.bench.types import Sampling, canonical
+from sovereval.bench.types import Sampling
+from sovereval.digest import content_digest
 from sovereval.program.spec import Frozen, Id
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -273,7 +273,7 @@ class Template(Frozen):
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(canonical(self.model_dump(mode="json")).encode("utf-8")).hexdigest()
+        return content_digest(self.model_dump(mode="json"), ascii=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -382,7 +382,7 @@ class BenchmarkDecl(Frozen):
     @property
     def version(self) -> str:
         """sha256 over the whole declaration (template, data hashes, sampling, scorer) for run manifests."""
-        return hashlib.sha256(canonical(self.model_dump(mode="json")).encode("utf-8")).hexdigest()
+        return content_digest(self.model_dump(mode="json"), ascii=False)
 
     def with_(self, **changes: Any) -> BenchmarkDecl:
         """A validated copy with some attributes replaced (e.g. ``decl.with_(limit=Limit(n=50))``)."""

@@ -1,24 +1,23 @@
 """The contract between benchmark declarations, model backends, the runner and the ledger.
 
 A request is a frozen value whose canonical JSON payload (plus the model identity, endpoint and epoch)
-is the ledger key: the same request against the same weights is never sent twice, and a changed
-prompt, sampling parameter or weights hash is a different request.
+is the ledger key (:func:`sovereval.digest.key_for`): the same request against the same weights is never
+sent twice, and a changed prompt, sampling parameter or weights hash is a different request.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+# key_for and request_key (the ledger key) live in sovereval.digest and are re-exported here
+from sovereval.digest import canonical_json_unicode, key_for, request_key  # noqa: F401
 from sovereval.program.spec import Frozen
 
-
-def canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+#: the canonical JSON that ledger keys are taken over (kept under its old name for callers)
+canonical = canonical_json_unicode
 
 
 class ModelIdentity(Frozen):
@@ -69,14 +68,28 @@ class GenerationRequest(Frozen):
 
 
 class LoglikRequest(Frozen):
-    """Log-probability of each continuation given the context (multiple choice by likelihood)."""
+    """Log-probability of each continuation given the context (multiple choice by likelihood).
+
+    Plain format: ``context`` is text, tokenized as text.  Chat format: ``messages`` instead of a context;
+    the backend applies the model's chat template (assistant turn opened) and parses its special tokens as
+    special tokens; each continuation follows as the start of the assistant's answer."""
 
     kind: Literal["loglik"] = "loglik"
-    context: str
+    context: str = ""
     continuations: tuple[str, ...] = Field(min_length=1)
+    messages: tuple[Message, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_format(self) -> LoglikRequest:
+        if self.messages and self.context:
+            raise ValueError("a loglik request has a plain context or chat messages, not both")
+        return self
 
     def payload(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        out = self.model_dump(mode="json")
+        if not self.messages:  # plain requests keep the keys they always had
+            del out["messages"]
+        return out
 
 
 Request = GenerationRequest | LoglikRequest
@@ -143,13 +156,3 @@ class LoglikUnsupported(BackendError):
     def __init__(self, message: str) -> None:
         super().__init__(message, kind="invalid")
 
-
-def request_key(identity: ModelIdentity, endpoint: str, request: Request, epoch: int = 0) -> str:
-    """The ledger key: sha256 over model identity, endpoint, full payload (incl. sampling and seed), epoch."""
-    return key_for(identity.key, endpoint, request, epoch)
-
-
-def key_for(model_key: str, endpoint: str, request: Request, epoch: int = 0) -> str:
-    """:func:`request_key` from a model key (``ModelIdentity.key``), e.g. one read back from the ledger."""
-    body = canonical({"model": model_key, "endpoint": endpoint, "request": request.payload(), "epoch": epoch})
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()

@@ -9,7 +9,6 @@ re-lock, and that reason is what the store records for ratings that changed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ from sqlalchemy import Connection, insert, select
 
 from sovereval.panel.assign import Assignments, PanelError
 from sovereval.program.records import Inputs, Rating
-from sovereval.store import StoreError, canonical_json
+from sovereval.store import StoreError, canonical_json, sha256_text
 from sovereval.store.web_schema import PanelLock, PanelScore
 from sovereval.web.db import WebDB, now, utc
 from sovereval.web.scope import Scope
@@ -121,8 +120,8 @@ class PanelBook:
             WebDB.audit(conn, actor, "panel_score", "panel_score", f"{self.panel}/{expert_id}/{team}",
                         {"team": team, "submission": submission,
                          "values": {k: v for k, (v, _) in sorted(values.items())},
-                         "justifications_sha256": hashlib.sha256(canonical_json(
-                             {k: j for k, (_, j) in sorted(values.items())}).encode()).hexdigest()}, at)  # fmt: skip
+                         "justifications_sha256": sha256_text(canonical_json(
+                             {k: j for k, (_, j) in sorted(values.items())}))}, at)  # fmt: skip
         return Saved(len(values), False)
 
     def current(self, conn: Connection | None = None, expert_id: int | None = None) -> dict[tuple[int, str, str], Score]:
@@ -204,6 +203,6 @@ def export_ratings(db: WebDB, scope: Scope, ratings: tuple[Rating, ...], actor: 
     """Import ratings into the store as one batch (the one way web data reaches the scoring engine)."""
     inputs = Inputs(program=scope.program_id, stage=scope.stage_id, provenance="recorded",
                     note=f"{source}: {len(ratings)} ratings", ratings=ratings)  # fmt: skip
-    digest = hashlib.sha256(canonical_json(inputs.model_dump(mode="json")).encode()).hexdigest()
+    digest = sha256_text(canonical_json(inputs.model_dump(mode="json")))
     return db.store.import_inputs(inputs, program_sha256=scope.program_sha256, source_name=source,
                                   source_sha256=digest, actor=actor, reason=reason)  # fmt: skip

@@ -7,11 +7,13 @@ submitted by an evaluator), ``published`` (copied from an official release), or 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal
 
 from pydantic import Field, model_validator
 
+from sovereval.digest import content_digest
 from sovereval.program.spec import Frozen, Id
 
 Provenance = Literal["recorded", "published", "reconstructed"]
@@ -166,3 +168,40 @@ class Inputs(Frozen):
                     raise ValueError(f"duplicate {what} {'/'.join(str(x) for x in k)}")
                 seen.add(k)
         return self
+
+
+#: per record list of :class:`Inputs`: the fields that name what one record measures (its key).  Within
+#: one ``Inputs`` keys are unique; in the store a second value for a key is a change.
+RECORD_KEYS: dict[str, tuple[str, ...]] = {
+    "benchmarks": ("team", "benchmark"),
+    "ratings": ("panel", "rater", "team", "item"),
+    "gates": ("gate", "team"),
+    "approvals": ("panel", "rater", "team", "call"),
+    "published": ("key", "team", "stat"),
+}
+
+
+def record_sort_key(fields: tuple[str, ...], record: Frozen) -> tuple[str, ...]:
+    """A record's key as a sortable tuple (``None``, e.g. an aggregate published cell's team, sorts as "")."""
+    return tuple("" if (v := getattr(record, f)) is None else v for f in fields)
+
+
+def normalise_inputs(inputs: Inputs) -> Inputs:
+    """The same inputs with every record list sorted by key (the order ``Store.current_inputs`` uses)."""
+    return inputs.model_copy(update={
+        field: tuple(sorted(getattr(inputs, field), key=functools.partial(record_sort_key, names)))
+        for field, names in RECORD_KEYS.items()
+    })  # fmt: skip
+
+
+def inputs_digest(inputs: Inputs) -> str:
+    """The digest of a whole :class:`Inputs`, whatever the order of its records: the one inputs digest.
+
+    :func:`sovereval.digest.content_digest` (ASCII format) of :func:`normalise_inputs`'s JSON dump.  The
+    store records it with every import batch; the scoring engine puts it on the sheet
+    (``Sheet.inputs_sha256``), which the CLI and the web app record with each score run.
+    """
+    try:
+        return content_digest(normalise_inputs(inputs).model_dump(mode="json"), ascii=True)
+    except ValueError as e:
+        raise ValueError(f"inputs {inputs.program}/{inputs.stage} hold NaN or an infinity: {e}") from None

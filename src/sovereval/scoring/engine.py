@@ -6,15 +6,13 @@ confidence intervals, rank probabilities and selection probabilities are read of
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from sovereval import __version__
 from sovereval.program.load import SpecError
-from sovereval.program.records import GateDecision, Inputs, Provenance
+from sovereval.program.records import GateDecision, Inputs, Provenance, inputs_digest
 from sovereval.program.spec import Program, Stage, SubBlock
 from sovereval.scoring import normalise
 from sovereval.scoring.resample import (
@@ -36,15 +34,6 @@ from sovereval.scoring.select import Ranked, lot_order, rank_and_select
 
 DEFAULT_SEED = 20260115
 DEFAULT_REPLICATES = 10_000
-
-
-def inputs_digest(inputs: Inputs) -> str:
-    """sha256 of a canonical JSON form: the same records in any order give the same digest."""
-    data = inputs.model_dump(mode="json")
-    for key, value in data.items():
-        if isinstance(value, list):
-            data[key] = sorted(value, key=lambda r: json.dumps(r, sort_keys=True))
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 @dataclass

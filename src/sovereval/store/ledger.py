@@ -8,7 +8,6 @@ events, and the end event carries a digest of every entry the run wrote.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,7 +97,7 @@ class Ledger:
         with self.store._write() as conn:
             rows = conn.execute(select(LedgerEntry.key, LedgerEntry.response_sha256)
                                 .where(LedgerEntry.run_id == run_id).order_by(LedgerEntry.key)).all()
-            digest = hashlib.sha256("".join(f"{k}:{h}\n" for k, h in rows).encode()).hexdigest()
+            digest = sha256_text("".join(f"{k}:{h}\n" for k, h in rows))
             conn.execute(insert(EvalRunEnd).values(run_id=run_id, completed=completed, cached=cached, failed=failed,
                                                    duration_s=duration_s, entries_sha256=digest, created_at=now))
             _append_event(conn, actor, "end_eval_run", "eval_run", str(run_id), {

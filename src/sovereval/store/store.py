@@ -12,8 +12,6 @@ advisory lock), so conflict checks and the audit chain see a stable head.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import itertools
 import json
 import os
@@ -42,7 +40,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import CursorResult, RowMapping, make_url
 from sqlalchemy.exc import DBAPIError
 
+from sovereval.digest import canonical_json_ascii, sha256_hex
 from sovereval.program.records import (
+    RECORD_KEYS,
     Approval,
     BenchmarkResult,
     GateDecision,
@@ -50,6 +50,9 @@ from sovereval.program.records import (
     PublishedCell,
     PublishedOutcome,
     Rating,
+    inputs_digest,
+    normalise_inputs,
+    record_sort_key,
 )
 from sovereval.store.schema import (
     AuditEvent,
@@ -71,15 +74,6 @@ KINDS: tuple[Kind, ...] = get_args(Kind)
 Record = BenchmarkResult | Rating | GateDecision | Approval | PublishedCell | PublishedOutcome
 Key = tuple[str | None, ...]
 
-#: the fields that name what a record measures; a second value for the same key is a change
-KEY_FIELDS: dict[Kind, tuple[str, ...]] = {
-    "benchmark": ("team", "benchmark"),
-    "rating": ("panel", "rater", "team", "item"),
-    "gate": ("gate", "team"),
-    "approval": ("panel", "rater", "team", "call"),
-    "published": ("key", "team", "stat"),
-    "outcome": (),
-}
 _FIELD: dict[Kind, str] = {
     "benchmark": "benchmarks",
     "rating": "ratings",
@@ -88,6 +82,8 @@ _FIELD: dict[Kind, str] = {
     "published": "published",
     "outcome": "outcome",
 }
+#: the fields that name what a record measures; a second value for the same key is a change
+KEY_FIELDS: dict[Kind, tuple[str, ...]] = {kind: RECORD_KEYS.get(_FIELD[kind], ()) for kind in KINDS}
 _MODEL: dict[Kind, type[Record]] = {
     "benchmark": BenchmarkResult,
     "rating": Rating,
@@ -217,15 +213,17 @@ class AuditEntry:
 
 
 def canonical_json(obj: Any) -> str:
-    """Sorted keys, no whitespace, ASCII, no NaN/Infinity: the form every digest is taken over."""
+    """:func:`sovereval.digest.canonical_json_ascii` (the form every store digest is taken over), refusing
+    NaN/Infinity with a :class:`StoreError`."""
     try:
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+        return canonical_json_ascii(obj)
     except ValueError as e:
         raise StoreError(f"not storable as strict JSON (NaN or infinity?): {e}") from None
 
 
 def sha256_text(s: str) -> str:
-    return hashlib.sha256(s.encode("utf-8")).hexdigest()
+    """:func:`sovereval.digest.sha256_hex` of text (UTF-8)."""
+    return sha256_hex(s)
 
 
 def record_key(kind: Kind, rec: Record) -> Key:
@@ -237,7 +235,7 @@ def key_label(kind: Kind, key: Key) -> str:
 
 
 def _sort_key(kind: Kind, rec: Record) -> tuple[str, ...]:
-    return tuple("" if v is None else v for v in record_key(kind, rec))
+    return record_sort_key(KEY_FIELDS[kind], rec)
 
 
 def records_of(inputs: Inputs) -> list[tuple[Kind, Record]]:
@@ -251,18 +249,12 @@ def records_of(inputs: Inputs) -> list[tuple[Kind, Record]]:
     return out
 
 
-def normalise_inputs(inputs: Inputs) -> Inputs:
-    """The same inputs with every record list sorted by key (the order :meth:`Store.current_inputs` uses)."""
-    changes: dict[str, Any] = {}
-    for kind in KINDS[:-1]:  # all but 'outcome', which is a single record
-        records: tuple[Record, ...] = getattr(inputs, _FIELD[kind])
-        changes[_FIELD[kind]] = tuple(sorted(records, key=functools.partial(_sort_key, kind)))
-    return inputs.model_copy(update=changes)
-
-
 def inputs_sha256(inputs: Inputs) -> str:
-    """Digest of a whole :class:`Inputs` (order-independent); what a score run records it read."""
-    return sha256_text(canonical_json(normalise_inputs(inputs).model_dump(mode="json")))
+    """:func:`sovereval.program.records.inputs_digest` (the one inputs digest), failing as a :class:`StoreError`."""
+    try:
+        return inputs_digest(inputs)
+    except ValueError as e:
+        raise StoreError(f"not storable as strict JSON: {e}") from None
 
 
 def items_sha256(b: BenchmarkResult) -> str | None:

@@ -2,7 +2,8 @@
 
 Data flows one way: web ratings are imported into the store (panel lock, user export); this module
 only reads ``Store.current_inputs`` and calls :func:`sovereval.scoring.engine.score`.  A sheet is cached
-by the digest of its inputs, and each new one is recorded as a score run.
+by the digest of its inputs (:func:`sovereval.program.records.inputs_digest`, the one the engine puts on
+the sheet), and each new one is recorded as a score run.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import threading
 from dataclasses import dataclass
 
 from sovereval.program.load import SpecError
+from sovereval.program.records import inputs_digest
 from sovereval.scoring.engine import DEFAULT_SEED, score
 from sovereval.scoring.result import Sheet
-from sovereval.store import StoreError, inputs_sha256
+from sovereval.store import StoreError
 from sovereval.web.db import WebDB
 from sovereval.web.scope import Scope
 
@@ -38,7 +40,7 @@ class SheetService:
             inputs = self.db.store.current_inputs(self.scope.program_id, self.scope.stage_id)
         except StoreError as e:
             return SheetView(None, str(e), "")
-        digest = inputs_sha256(inputs)
+        digest = inputs_digest(inputs)  # the engine's Sheet.inputs_sha256, as the CLI records it
         with self._lock:
             if digest in self._cache:
                 return SheetView(self._cache[digest], "", digest)

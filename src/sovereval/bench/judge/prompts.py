@@ -24,12 +24,12 @@ declaration's version and (through the request payload) every ledger key of the 
 
 from __future__ import annotations
 
-import hashlib
 from typing import Literal
 
 from pydantic import Field
 
-from sovereval.bench.types import Message, canonical
+from sovereval.bench.types import Message
+from sovereval.digest import content_digest
 from sovereval.program.spec import Frozen
 
 
@@ -72,7 +72,7 @@ class PromptSet(Frozen):
     def sha256(self) -> str:
         """sha256 over what is sent (names, kinds, system and user templates, output formats, fragments)."""
         body = {"prompts": [p.model_dump(mode="json") for p in self.prompts], "fragments": self.fragments}
-        return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+        return content_digest(body, ascii=False)
 
 
 # --------------------------------------------------------------------------------------------------
