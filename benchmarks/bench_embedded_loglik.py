@@ -4,11 +4,13 @@ Goal (issue 3): >= 10 scorings/s on 2 cores.  Both units are reported: a *scorin
 request of lm-eval's kind, i.e. one (context, continuation) pair — the unit of runtime-notes' 10-12/s
 baseline — and an *item* is a multiple-choice question with every option scored.  Measured through the
 product's own path (``evaluate``: runner, ledger in a fresh SQLite file, scorer), per benchmark and model,
-cold ledger (nothing cached), with the model loaded and the scoring context probed before the clock starts
-(the load, ~0.3-2 s, is reported apart).
+cold ledger (nothing cached), with the model loaded and the scoring context created before the clock starts
+(the load, ~0.3-2 s, is reported apart).  Modes (``LlamaBackend.loglik_mode``): ``prefix`` (the default:
+the context once, then each option on it; bit-identical to ``solo``), ``solo`` (each option its own
+evaluation), ``packed`` (every option in one batch; not exact, measured only).
 
     .venv/bin/python benchmarks/bench_embedded_loglik.py [--n 100] [--models smollm2-135m-instruct gemma3-270m]
-        [--share-prefix auto|on|off]
+        [--modes prefix solo packed] [--flash-attn]
 
 Needs ``../shared/benchmarks`` (or $SOVEREVAL_BENCH_DATA) and the llama extra (``make llama``).
 """
@@ -52,16 +54,14 @@ def declaration(bench: str) -> BenchmarkDecl:
 
 
 async def one(model: str, bench: str, n: int, root: Path, db: str, concurrency: int,
-              share: bool | None) -> dict[str, Any]:
+              mode: str, flash_attn: bool) -> dict[str, Any]:
     decl = declaration(bench)
-    b = await open_backend(f"llama:{model}", share_prefix=share)
+    b = await open_backend(f"llama:{model}", loglik_mode=mode, flash_attn=flash_attn)
     try:
         t = time.perf_counter()
         await b.load()  # type: ignore[attr-defined]
         load = time.perf_counter() - t
-        mode = "packed" if b.share_prefix else "alone"  # type: ignore[attr-defined]
-        if b._reuse:  # type: ignore[attr-defined]
-            mode += "+kept prefix"
+        mode += "+fa" if flash_attn else ""
         t0 = time.perf_counter()
         o = await evaluate(decl, b, Ledger(Store(db)), data_root=root, limit=Limit(n=n, seed=0),
                            config=RunConfig(concurrency=concurrency, progress=False), actor="bench")
@@ -80,10 +80,9 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["smollm2-135m-instruct", "gemma3-270m"])
     ap.add_argument("--benchmarks", nargs="+", default=list(BENCHES))
     ap.add_argument("--concurrency", type=int, default=4)
-    ap.add_argument("--share-prefix", choices=["auto", "on", "off"], default="auto",
-                    help="auto: pack where the probe finds it exact (the default); on: always pack")
+    ap.add_argument("--modes", nargs="+", choices=["prefix", "solo", "packed"], default=["prefix"])
+    ap.add_argument("--flash-attn", action="store_true", help="flash attention (default: off, closer to float32)")
     a = ap.parse_args()
-    share = {"auto": None, "on": True, "off": False}[a.share_prefix]
     root = find_data_root()
     if root is None:
         raise SystemExit("needs ../shared/benchmarks or $SOVEREVAL_BENCH_DATA")
@@ -92,17 +91,15 @@ def main() -> None:
     print("| model | mode | benchmark | items | s | scorings (continuations)/s | items/s | acc % | load s |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
-        for model in a.models:
-            for bench in a.benchmarks:
-                db = f"sqlite:///{Path(tmp) / f'{model}-{bench}.db'}"
-                r = asyncio.run(one(model, bench, a.n, root, db, a.concurrency, share))
-                if r["scored"] < r["items"]:  # refused items (e.g. prompts longer than the context): no rate
-                    print(f"| {model} | {r['mode']} | {bench} | {r['items']:.0f} | {r['s']:.1f} | — | — | "
-                          f"{r['scored']} of {r['items']} scored | {r['load']:.1f} |", flush=True)
-                    continue
-                print(f"| {model} | {r['mode']} | {bench} | {r['items']:.0f} | {r['s']:.1f} | {r['conts_per_s']:.1f} | "
-                      f"{r['items_per_s']:.2f} | {r['acc']:.1f} | {r['load']:.1f} |", flush=True)
-
+        for model, mode, bench in ((m, o, b) for m in a.models for o in a.modes for b in a.benchmarks):
+            db = f"sqlite:///{Path(tmp) / f'{model}-{mode}-{bench}.db'}"
+            r = asyncio.run(one(model, bench, a.n, root, db, a.concurrency, mode, a.flash_attn))
+            if r["scored"] < r["items"]:  # refused items (e.g. prompts longer than the context): no rate
+                print(f"| {model} | {r['mode']} | {bench} | {r['items']:.0f} | {r['s']:.1f} | — | — | "
+                      f"{r['scored']} of {r['items']} scored | {r['load']:.1f} |", flush=True)
+                continue
+            print(f"| {model} | {r['mode']} | {bench} | {r['items']:.0f} | {r['s']:.1f} | {r['conts_per_s']:.1f} | "
+                  f"{r['items_per_s']:.2f} | {r['acc']:.1f} | {r['load']:.1f} |", flush=True)
 
 if __name__ == "__main__":
     main()

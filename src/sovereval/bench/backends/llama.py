@@ -3,25 +3,23 @@
 * Generation: chat requests go through the GGUF's chat template (an error if it has none, e.g. the base
   Gemma-3-270M: send a ``prompt`` instead); prompt requests are plain completions.  Sampling follows the
   OpenAI meaning (temperature and top-p only: llama.cpp's top-k 40 / min-p 0.05 defaults are switched off).
-* Log-likelihood: in-process, on a scoring context of its own (flash attention, one KV buffer shared by
-  up to 64 sequences) on the same loaded model: the log-softmax of the rows that predict each
-  continuation token (llama-cpp-python's ``echo`` log-probs are off by one, so they are never used).
-  BOS follows the GGUF (``tokenizer.ggml.add_bos_token``).  Context and continuation are tokenized
-  together, as lm-eval does (trailing context whitespace moves to the continuation; where the joint
-  tokenization merges across the boundary, the merged token is scored as part of the continuation).
-  Packing (:mod:`sovereval.bench.backends.llama_pack`): all options of a request in one evaluation, the shared
-  prefix once, logits only for the rows that are read; a following request that shares a prefix (a
-  few-shot preamble) keeps it in the cache.  Both are only done where they give every option the numbers
-  of its own fresh decode: llama.cpp's CPU kernels for some quantisations (Gemma-3-270M's Q4_K_M, with
-  or without weight repacking) depend on the batch shape (measured on Gemma-3-270M: ~0.01 nat between
-  packed and alone; SmolLM2's Q4_1 is bit-identical).  With ``share_prefix=None`` (default) a probe when the scoring context
-  is created decides (``pack_exact``, ``reuse_exact``); otherwise each option is its own fresh decode.
-  Either way a request's numbers never depend on the order of requests or, by default, on its other
-  options.  ``share_prefix=True`` forces packing (Gemma: ~4x faster; an option's log-prob then moves by
-  ~0.01 nat with its siblings) and is part of the endpoint string, so such results are cached apart.
-  Flash attention is llama.cpp's default on CPU; it keeps f16 K/V accumulation, and its numbers differ
-  from the non-flash path at the level at which any two llama.cpp kernel choices differ for these 4-bit
-  models (up to ~0.4 nat per answer on SmolLM2: activation quantisation turns rounding into steps).
+* Log-likelihood: in-process, on a scoring context of its own on the same loaded model: the log-softmax of
+  the rows that predict each continuation token (llama-cpp-python's ``echo`` log-probs are off by one, so
+  they are never used).  BOS follows the GGUF (``tokenizer.ggml.add_bos_token``).  Context and continuation
+  are tokenized together, as lm-eval does (trailing context whitespace moves to the continuation; where the
+  joint tokenization merges across the boundary, the merged token is scored as part of the continuation).
+  A chat-format request (``messages``) is the GGUF's chat template with the assistant turn opened, its
+  special tokens parsed as special tokens; a plain context is text only.
+  **Exact and order-independent**: every request starts from an empty KV cache, so a number depends on its
+  (context, continuation) tokens only — never on the requests before it or beside it.  ``loglik_mode``:
+  ``prefix`` (default) evaluates the context once, then each option on top of it (the last two context
+  tokens again, with the option's own), which gives llama-cpp-python's own one-option numbers bit for bit
+  (measured, tested); ``solo`` evaluates each option from scratch (the reference); ``packed`` puts every
+  option in one batch, which is *not* exact (the options' cells interleave in the KV buffer, so each
+  attention reduction runs over another cell layout, and 8-bit activation rounding turns that into steps of
+  up to ~0.3 nat on long continuations) and is never the default.  Attention: llama.cpp's non-flash kernel
+  by default (``flash_attn``), chosen as the one closer to a float32 computation of the same GGUF
+  (:mod:`sovereval.bench.backends.reference`, BENCHMARKS.md).
 * Identity: SHA-256 of the GGUF file (cached by size + mtime, see :mod:`sovereval.bench.models`).
 
 llama-cpp-python is synchronous and not thread-safe: every call runs on one dedicated worker thread
@@ -39,12 +37,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
 from sovereval.bench.backends.llama_pack import PackedContext, groups, lcp, plan
 from sovereval.bench.backends.reasoning import AnswerStream, split_reasoning
+from sovereval.bench.llama_runtime import LlamaRuntimeError, ensure_runtime
 from sovereval.bench.models import ModelFile, resolve_model
 from sovereval.bench.types import (
     BackendError,
@@ -58,7 +57,12 @@ from sovereval.bench.types import (
 __all__ = ["LlamaBackend", "llama_available"]
 
 T = TypeVar("T")
-LOGLIK_METHOD = "ll2"  # packed decodes with flash attention (ll1: logits_all, no flash attention)
+# ll3: every request from an empty cache, in one of LOGLIK_MODES (ll2: packed with a kept prefix; ll1: logits_all)
+LOGLIK_METHOD = "ll3"
+LoglikMode = Literal["solo", "prefix", "packed"]
+LOGLIK_MODES: tuple[LoglikMode, ...] = ("solo", "prefix", "packed")
+DEFAULT_LOGLIK_MODE: LoglikMode = "prefix"  # as close to float32 as solo, measured (BENCHMARKS.md)
+DEFAULT_FLASH_ATTN = False  # the attention kernel closer to float32, measured (BENCHMARKS.md)
 _END = object()
 
 
@@ -94,27 +98,28 @@ class LlamaBackend:
 
     def __init__(self, model: str | Path | ModelFile, *, n_ctx: int = 4096, n_threads: int | None = None,
                  n_batch: int = 512, think: bool = False, chat_format: str | None = None,
-                 share_prefix: bool | None = None, verbose: bool = False) -> None:
+                 loglik_mode: LoglikMode = DEFAULT_LOGLIK_MODE, flash_attn: bool = DEFAULT_FLASH_ATTN,
+                 verbose: bool = False) -> None:
         self.model = model if isinstance(model, ModelFile) else resolve_model(model)
         self.identity = self.model.identity
         # the weights hash is the identity; the endpoint names the runtime, not where the file happens to be,
         # so a ledger answers the same request again from another checkout or machine
         # the scoring method is part of it: results of another method are never served from the ledger
-        self.endpoint = f"embedded:llama-cpp-python/{_llama_version()}+{LOGLIK_METHOD}" + (
-            "+packed" if share_prefix else "")
+        if loglik_mode not in LOGLIK_MODES:
+            raise ValueError(f"loglik_mode must be one of {', '.join(LOGLIK_MODES)}, not {loglik_mode!r}")
+        self.endpoint = (f"embedded:llama-cpp-python/{_llama_version()}+{LOGLIK_METHOD}-{loglik_mode}"
+                         + ("-fa" if flash_attn else ""))
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
         self.n_batch = n_batch
         self.think = think
         self.chat_format = chat_format
-        self.share_prefix = share_prefix
+        self.loglik_mode: LoglikMode = loglik_mode
+        self.flash_attn = flash_attn
         self.verbose = verbose
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._gen: Any = None
         self._scorer: PackedContext | None = None
-        self.pack_exact: bool | None = None  # set by the probe when the scoring context is created
-        self.reuse_exact: bool | None = None
-        self._reuse = False
         self._closed = False
         self._loading = threading.Lock()
 
@@ -134,6 +139,10 @@ class LlamaBackend:
         except ImportError as e:
             raise BackendError("llama-cpp-python is not installed: run scripts/install-llama.sh (make llama)",
                                kind="client") from e
+        try:  # a tiny generation in a child process first: a build this CPU refuses is a message, not a crash
+            ensure_runtime(self.model.path)
+        except LlamaRuntimeError as e:
+            raise BackendError(str(e), kind="client") from e
         return Llama(model_path=str(self.model.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
                      n_threads_batch=self.n_threads, n_batch=self.n_batch,
                      chat_format=self.chat_format, verbose=self.verbose)
@@ -145,51 +154,13 @@ class LlamaBackend:
             return self._gen
 
     def _scoring(self) -> PackedContext:
-        """The scoring context on the generator's model, probed once (see :meth:`_probe`)."""
+        """The scoring context on the generator's model (created on first use)."""
         if self._scorer is None:
             llm = self._generator()
-            recurrent = bool(getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False))
-            pc = PackedContext(llm._model, n_ctx=self.n_ctx, n_ubatch=self.n_batch, n_threads=self.n_threads,
-                               max_seqs=1 if recurrent else 64, verbose=self.verbose)
-            try:
-                if recurrent:  # one state per sequence that cannot be rewound: every continuation alone
-                    pack_exact = reuse_exact = False
-                else:
-                    pack_exact, reuse_exact = self._probe(pc)
-            except BaseException:
-                pc.close()  # not kept half-probed: the next request probes again (and reports the same error)
-                raise
-            self.pack_exact, self.reuse_exact = pack_exact, reuse_exact
-            if recurrent:
-                self.share_prefix = False
-            elif self.share_prefix is None:
-                self.share_prefix = pack_exact
-            # shape-dependent kernels (packing not exact) may pass the reuse probe by chance (seen on Gemma):
-            # a kept prefix is trusted only where both hold
-            self._reuse = bool(self.share_prefix) and pack_exact and reuse_exact
-            self._scorer = pc
+            self._scorer = PackedContext(llm._model, n_ctx=self.n_ctx, n_ubatch=self.n_batch,
+                                         n_threads=self.n_threads, max_seqs=64 if self.loglik_mode == "packed" else 1,
+                                         flash_attn=self.flash_attn, verbose=self.verbose)
         return self._scorer
-
-    def _probe(self, pc: PackedContext) -> tuple[bool, bool]:
-        """Whether packing the options of a request into one evaluation gives each option's numbers of its
-        own, and whether a prefix kept in the cache from the previous request gives the numbers of a fresh
-        evaluation (both to 1e-5 per token, on fixed texts).  The packed and kept-prefix evaluations are
-        cut into pieces of 3-4 tokens, the references are one piece each: where they agree, where
-        llama.cpp's ubatch boundaries fall does not matter either (long prompts are cut every
-        ``n_batch`` tokens)."""
-        ctx = "Question: Which of these is a fruit?\nAnswer:"
-        conts = [" an apple", " a banana or a cherry pie, 1234.", " 42"]
-        wholes, splits = self._tokens(ctx, conts)
-        big = pc.n_ubatch
-        solo = [pc.run(plan([w], [s], ubatch=big), [w], [s])[0][0] for w, s in zip(wholes, splits, strict=True)]
-        packed = [lp for lp, _ in pc.run(plan(wholes, splits, ubatch=4), wholes, splits)]
-        pack_exact = all(np.allclose(a, b, rtol=0, atol=1e-5) for a, b in zip(solo, packed, strict=True))
-        w2, s2 = self._tokens(ctx + " an", [" apple", " orange juice"])
-        kept = pc.run(plan(w2, s2, cached=pc.held, ubatch=4), w2, s2)
-        fresh = pc.run(plan(w2, s2, ubatch=big), w2, s2)
-        reuse_exact = all(np.allclose(a[0], b[0], rtol=0, atol=1e-5) for a, b in zip(kept, fresh, strict=True))
-        pc.forget()
-        return pack_exact, reuse_exact
 
     async def load(self) -> None:
         """Load the model and create the scoring context now (otherwise on first use)."""
@@ -319,26 +290,49 @@ class LlamaBackend:
             await task
 
     # -- log-likelihood --------------------------------------------------------------------------
-    def _tokens(self, context: str, continuations: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+    def _chat_prompt(self, messages: Sequence[Message]) -> str:
+        """The GGUF's chat template applied to ``messages`` with the assistant turn opened (what generation
+        sends), as text; its special tokens are parsed as such when tokenized."""
+        llm = self._generator()
+        template = llm.metadata.get("tokenizer.chat_template")
+        if template is None:
+            raise BackendError(f"{self.model.name} has no chat template (a base model): send a plain context",
+                               kind="client")
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def text(token: int) -> str:
+            return llm._model.token_get_text(token) if token >= 0 else ""
+
+        formatter = Jinja2ChatFormatter(template=template, eos_token=text(llm.token_eos()),
+                                        bos_token=text(llm.token_bos()), add_generation_prompt=True)
+        return formatter(messages=[_message_dict(m) for m in messages]).prompt
+
+    def _tokens(self, request: LoglikRequest) -> tuple[list[list[int]], list[int], list[int]]:
         """Context + continuation token lists and where each continuation's scored tokens start.
 
         lm-eval's conventions: trailing context whitespace belongs to the continuation; context and
         continuation are tokenized together, and where that merges a token across the boundary, the merged
-        token is scored as part of the continuation."""
+        token is scored as part of the continuation.  A plain context is tokenized as text (``<|im_start|>``
+        in it is just characters) with the GGUF's BOS rule; a chat context (``messages``) is the chat
+        template's text, whose special tokens are parsed as special tokens (the template writes its own BOS), and
+        its trailing newline stays in the context."""
         llm = self._generator()
-        add_bos = self._add_bos(llm)
-        conts = list(continuations)
-        spaces = len(context) - len(context.rstrip())
-        if spaces:
+        if request.messages:
+            context, special, add_bos = self._chat_prompt(request.messages), True, False
+        else:
+            context, special, add_bos = request.context, False, self._add_bos(llm)
+        conts = list(request.continuations)
+        spaces = 0 if request.messages else len(context) - len(context.rstrip())
+        if spaces:  # (a chat template's own trailing newline stays with the template)
             context, conts = context[:-spaces], [context[-spaces:] + c for c in conts]
 
         def tok(text: str) -> list[int]:
-            return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False))
+            return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
 
         ctx_tokens = tok(context)
         wholes = [tok(context + c) for c in conts]
         splits: list[int] = []
-        for c, whole in zip(continuations, wholes, strict=True):
+        for c, whole in zip(request.continuations, wholes, strict=True):
             split = lcp(ctx_tokens, whole)  # = len(ctx_tokens) unless the boundary token merged
             if split == 0:
                 raise BackendError("the context gives no token to condition on (empty context, no BOS)",
@@ -349,25 +343,48 @@ class LlamaBackend:
                 raise BackendError(f"{len(whole)} tokens exceed the context window of {self.n_ctx}",
                                    kind="client")
             splits.append(split)
-        return wholes, splits
+        return wholes, splits, ctx_tokens
 
     def _loglik_sync(self, request: LoglikRequest) -> Loglik:
         pc = self._scoring()
-        wholes, splits = self._tokens(request.context, request.continuations)
-        lps: list[tuple[np.ndarray, np.ndarray]] = []  # groups are consecutive runs, in order
-        for group in groups(wholes, splits, pc.max_seqs, pc.n_ctx, pack=bool(self.share_prefix)):
-            w = [wholes[i] for i in group]
-            s = [splits[i] for i in group]
-            # without reuse every plan starts from an empty cache (run clears it)
-            p = plan(w, s, cached=pc.held if self._reuse else (), ubatch=pc.n_ubatch)
-            try:
-                lps.extend(pc.run(p, w, s))
-            except RuntimeError as e:
-                raise BackendError(f"{self.model.name}: {e}", kind="client") from e
+        wholes, splits, context = self._tokens(request)
+        try:
+            lps = self._score(pc, wholes, splits, context)
+        except RuntimeError as e:
+            raise BackendError(f"{self.model.name}: {e}", kind="client") from e
         return Loglik(logprobs=tuple(float(lp.sum()) for lp, _ in lps),
                       n_tokens=tuple(len(w) - s for w, s in zip(wholes, splits, strict=True)),
                       n_chars=tuple(len(c) for c in request.continuations),
                       is_greedy=tuple(bool(top.all()) for _, top in lps))
+
+    def _score(self, pc: PackedContext, wholes: list[list[int]], splits: list[int],
+               context_tokens: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per-token log-probs of each continuation.  Every request starts from an empty cache: nothing from an
+        earlier request is used, so a number never depends on what ran before."""
+        mode = self.loglik_mode
+        if mode == "packed":
+            out: list[tuple[np.ndarray, np.ndarray]] = []
+            for group in groups(wholes, splits, pc.max_seqs, pc.n_ctx, pack=True):
+                w = [wholes[i] for i in group]
+                s = [splits[i] for i in group]
+                out.extend(pc.run(plan(w, s, ubatch=pc.n_ubatch), w, s))
+            return out
+        if mode == "prefix":  # also for a single option: its number is the same alone or with siblings
+            # the context but its last two tokens, once; then each option re-evaluates those two with its own
+            # tokens, in the cells right after the kept ones — the cell layout of a one-option evaluation cut
+            # at that point (llama.cpp frees an option's cells and the next one takes the same cells)
+            kept = tuple(context_tokens[:-2])
+            out = []
+            for w, s in zip(wholes, splits, strict=True):
+                if s - 2 < len(kept) or not kept:  # the boundary token merged, or a context too short to share
+                    out.append(pc.run(plan([w], [s], ubatch=pc.n_ubatch), [w], [s])[0])
+                    continue
+                pc.restore(kept)  # the kept context's cells, exactly as a fresh evaluation leaves them
+                out.append(pc.run(plan([w], [s], cached=kept, ubatch=pc.n_ubatch), [w], [s])[0])
+            return out
+        # solo: each option is context + continuation evaluated from an empty cache, like llama-cpp-python's
+        # own eval(), one n_batch piece at a time
+        return [pc.run(plan([w], [s], ubatch=pc.n_ubatch), [w], [s])[0] for w, s in zip(wholes, splits, strict=True)]
 
     async def loglikelihood(self, request: LoglikRequest) -> Loglik:
         return await self._run(self._loglik_sync, request)

@@ -1,17 +1,21 @@
-"""Packed log-likelihood evaluation on a llama.cpp context: every option of a request in one evaluation.
+"""Log-likelihood evaluation layouts on a llama.cpp context, and the context that runs them.
 
-A multiple-choice request is a context and k continuations.  Instead of evaluating context + continuation k
-times (or the context once and then k small decodes), one evaluation (one ``llama_decode`` per ubatch-sized
-piece) holds the shared prefix once, tagged with all k sequence ids, followed by each continuation's own tokens under its own sequence id, with
-logits requested only for the rows that predict continuation tokens (llama.cpp's per-token output flags; a
-262k-vocabulary model no longer computes a vocabulary-wide row for every context token).
+A multiple-choice request is a context and k continuations.  :func:`plan` lays out one evaluation (one
+``llama_decode`` per ubatch-sized piece): a prefix, tagged with every sequence that shares it, then each
+continuation's own tokens under its own sequence id, with logits only for the rows that predict
+continuation tokens.  The backend (:mod:`sovereval.bench.backends.llama`) uses it three ways, each request
+from an empty cache: one continuation per plan (``solo``); the context prefilled once and one continuation
+per plan on top of it, re-evaluating the last two context tokens (``prefix``, the default); every
+continuation in one plan (``packed``).
 
-Whether the numbers are those of evaluating each continuation alone depends on the kernels: with flash
-attention llama.cpp's CPU kernel visits the key/value cells of a sequence in order and skips the masked
-cells of other sequences, and row-independent matmuls (e.g. Q4_1) then give bit-identical results; batch-
-shape dependent kernels (Gemma-3-270M's Q4_K_M, repacked or not) do not.
-:mod:`sovereval.bench.backends.llama` probes this per model and packs only where it is exact.  Two shapes are always avoided because llama.cpp computes
-them with other kernels: a one-token piece and a piece with a single output row.
+``solo`` and ``prefix`` give llama-cpp-python's own numbers bit for bit (measured on SmolLM2 Q4_1 and
+Gemma-3-270M Q4_K_M, both attention kernels).  ``packed`` does not: its options' cells interleave in the
+KV buffer, so each query's attention reduction runs over another cell layout, and with 8-bit activation
+quantisation a rounding-level change becomes a step (SmolLM2, Korean options of 6-13 byte tokens: up to
+0.28 nat).  The start-up probe that used to decide packing compared short ASCII options (1-5 tokens of
+their own), where no step happened to flip: equality on a probe is no proof for other inputs, so no
+layout is chosen by probing any more.  Two shapes are avoided because llama.cpp computes them with other
+kernels: a one-token piece and a piece with a single output row.
 
 :func:`plan` is pure (token lists in, batch layout out) and tested without a model; :class:`PackedContext`
 runs plans on a llama.cpp context.
@@ -19,6 +23,7 @@ runs plans on a llama.cpp context.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -176,12 +181,12 @@ def log_softmax_pick(rows: np.ndarray, targets: Sequence[int]) -> tuple[np.ndarr
 
 
 class PackedContext:
-    """A llama.cpp context of its own on an already loaded model (``llama_cpp`` internals), with flash
-    attention and one KV buffer shared by up to ``max_seqs`` sequences.  Not thread-safe: call it from
-    one thread."""
+    """A llama.cpp context of its own on an already loaded model (``llama_cpp`` internals), with the chosen
+    attention kernel and one KV buffer shared by up to ``max_seqs`` sequences.  Not thread-safe: call it
+    from one thread."""
 
     def __init__(self, model: Any, *, n_ctx: int, n_ubatch: int, n_threads: int, max_seqs: int = 64,
-                 verbose: bool = False) -> None:
+                 flash_attn: bool = False, verbose: bool = False) -> None:
         import llama_cpp
         from llama_cpp import _internals
         from llama_cpp._utils import suppress_stdout_stderr
@@ -198,7 +203,8 @@ class PackedContext:
         p.n_seq_max = self.max_seqs
         p.kv_unified = True
         p.n_threads = p.n_threads_batch = n_threads
-        p.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED  # visits a sequence's cells in order
+        p.flash_attn_type = (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn
+                             else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
         with suppress_stdout_stderr(disable=verbose):  # llama.cpp logs from C to the process's stderr
             self._ctx = _internals.LlamaContext(model=model, params=p, verbose=verbose)
         self._mem = llama_cpp.llama_get_memory(self._ctx.ctx)
@@ -206,10 +212,55 @@ class PackedContext:
         self._batch = llama_cpp.llama_batch_init(self.n_ubatch, 0, self.max_seqs)
         self.held: tuple[int, ...] = ()  # prefix in the cache for sequences 0..held_seqs-1
         self.held_seqs = 0
+        self._saved: tuple[tuple[int, ...], Any, int] | None = None  # the last prefill's tokens and KV state
 
     def forget(self) -> None:
         self._ll.llama_memory_clear(self._mem, True)
         self.held, self.held_seqs = (), 0
+
+    def prefill(self, tokens: Sequence[int]) -> None:
+        """Clear the cache and evaluate ``tokens`` (positions 0.., sequence 0, no output rows), cut like any
+        other evaluation; afterwards ``held`` is ``tokens``."""
+        tokens = tuple(tokens)
+        if len(tokens) > self.n_ctx:
+            raise ValueError(f"{len(tokens)} tokens exceed the context of {self.n_ctx}")
+        self.forget()
+        b = self._batch
+        for a, z in zip((0, *_cuts(len(tokens), self.n_ubatch)), (*_cuts(len(tokens), self.n_ubatch), len(tokens)),
+                        strict=True):
+            for n in range(a, z):
+                b.token[n - a] = tokens[n]
+                b.pos[n - a] = n
+                b.n_seq_id[n - a] = 1
+                b.seq_id[n - a][0] = 0
+                b.logits[n - a] = False
+            b.n_tokens = z - a
+            rc = self._ll.llama_decode(self._ctx.ctx, b)
+            if rc != 0:
+                self.forget()
+                raise RuntimeError(f"llama_decode failed with status {rc}")
+        self.held, self.held_seqs = tokens, 1
+        size = int(self._ll.llama_state_seq_get_size(self._ctx.ctx, 0))
+        buf = (ctypes.c_uint8 * size)()
+        got = int(self._ll.llama_state_seq_get_data(self._ctx.ctx, buf, size, 0))
+        if got != size:
+            self.forget()
+            raise RuntimeError(f"llama_state_seq_get_data copied {got} of {size} bytes")
+        self._saved = (tokens, buf, size)
+
+    def restore(self, tokens: Sequence[int]) -> None:
+        """The cache exactly as :meth:`prefill` of ``tokens`` left it (its saved state copied back into an
+        emptied cache: the same cells, not a re-evaluation), prefilling first if another prefix was saved."""
+        tokens = tuple(tokens)
+        if self._saved is None or self._saved[0] != tokens:
+            self.prefill(tokens)
+            return
+        _, buf, size = self._saved
+        self._ll.llama_memory_clear(self._mem, True)
+        if int(self._ll.llama_state_seq_set_data(self._ctx.ctx, buf, size, 0)) != size:
+            self.forget()
+            raise RuntimeError("llama_state_seq_set_data failed")
+        self.held, self.held_seqs = tokens, 1
 
     def _prepare(self, plan: Plan, k: int) -> None:
         ll, mem = self._ll, self._mem

@@ -390,6 +390,9 @@ class OpenAIBackend:
     async def loglikelihood(self, request: LoglikRequest) -> Loglik:
         if self._loglik_refusal:
             raise LoglikUnsupported(self._loglik_refusal)
+        if request.messages:
+            raise LoglikUnsupported("chat-format log-likelihood needs the model's chat template and tokenizer "
+                                    "(an OpenAI-compatible server scores completions only): use a plain context")
         context, conts = request.context, list(request.continuations)
         spaces = len(context) - len(context.rstrip())
         if spaces:  # lm-eval's convention: trailing context whitespace belongs to the continuation
