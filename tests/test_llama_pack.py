@@ -170,10 +170,11 @@ def test_one_option_and_prefix_paths_equal_direct_llama_cpp_python(which: str, f
         assert np.max(np.abs(np.array(g.logprobs) - ref)) <= 1e-4, (g.logprobs, ref)
     prefix, toks2 = run(go("prefix"))
     assert toks2 == toks
-    if which == "smollm2":  # row-independent kernels (Q4_1): sharing the context changes no bit
+    if which == "smollm2" and not flash_attn:  # row-independent kernels (Q4_1, non-flash attention): sharing
+        # the context changes no bit (also measured on 96 options of real items, benchmarks/bench_loglik_accuracy.py)
         assert [g.logprobs for g in prefix] == [g.logprobs for g in solo]
-    else:  # Gemma's kernels depend on the batch shape (cut-dependent even within one option): not bit-exact,
-        # but the same kind of difference as any two cuts of one evaluation (BENCHMARKS.md: vs float32)
+    else:  # Gemma's matmuls and the flash-attention kernel depend on the batch shape (cut-dependent even within
+        # one option): not bit-exact, the same kind of difference as two cuts of one evaluation (BENCHMARKS.md)
         diff = max(abs(a - b) for p, s in zip(prefix, solo, strict=True) for a, b in zip(p.logprobs, s.logprobs))
         assert diff < 0.5
 

@@ -11,15 +11,17 @@
   A chat-format request (``messages``) is the GGUF's chat template with the assistant turn opened, its
   special tokens parsed as special tokens; a plain context is text only.
   **Exact and order-independent**: every request starts from an empty KV cache, so a number depends on its
-  (context, continuation) tokens only — never on the requests before it or beside it.  ``loglik_mode``:
-  ``prefix`` (default) evaluates the context once, then each option on top of it (the last two context
-  tokens again, with the option's own), which gives llama-cpp-python's own one-option numbers bit for bit
-  (measured, tested); ``solo`` evaluates each option from scratch (the reference); ``packed`` puts every
-  option in one batch, which is *not* exact (the options' cells interleave in the KV buffer, so each
-  attention reduction runs over another cell layout, and 8-bit activation rounding turns that into steps of
-  up to ~0.3 nat on long continuations) and is never the default.  Attention: llama.cpp's non-flash kernel
-  by default (``flash_attn``), chosen as the one closer to a float32 computation of the same GGUF
-  (:mod:`sovereval.bench.backends.reference`, BENCHMARKS.md).
+  (context, continuation) tokens only — never on the requests before it or beside it, nor on its sibling
+  options.  ``loglik_mode``: ``solo`` evaluates each option from scratch, as llama-cpp-python's own
+  ``eval`` does (tested equal); ``prefix`` (default) evaluates the context once, saves its KV state and,
+  for each option, restores it and evaluates the last two context tokens with the option's own.  Where
+  llama.cpp's kernels are row-independent (SmolLM2's Q4_1, non-flash attention) that changes no bit;
+  where they depend on the batch shape (Gemma-3-270M: even *where* one evaluation is cut moves results)
+  it moves an option by up to ~0.6 nat, and is then as close to a float32 computation of the same GGUF
+  as ``solo`` (mean |Δ| 0.155 vs 0.165 nat, measured) — the criterion for keeping a speed-up.  ``packed``
+  puts every option in one batch: not exact (the options share one batch and interleave in the KV buffer), measured
+  only, never the default.  Attention: llama.cpp's non-flash kernel (``flash_attn=False``), measured the
+  closer to float32 on both models (:mod:`sovereval.bench.backends.reference`, BENCHMARKS.md).
 * Identity: SHA-256 of the GGUF file (cached by size + mtime, see :mod:`sovereval.bench.models`).
 
 llama-cpp-python is synchronous and not thread-safe: every call runs on one dedicated worker thread
@@ -61,7 +63,7 @@ T = TypeVar("T")
 LOGLIK_METHOD = "ll3"
 LoglikMode = Literal["solo", "prefix", "packed"]
 LOGLIK_MODES: tuple[LoglikMode, ...] = ("solo", "prefix", "packed")
-DEFAULT_LOGLIK_MODE: LoglikMode = "prefix"  # as close to float32 as solo, measured (BENCHMARKS.md)
+DEFAULT_LOGLIK_MODE: LoglikMode = "prefix"  # as close to float32 as solo, 2-3x faster (BENCHMARKS.md)
 DEFAULT_FLASH_ATTN = False  # the attention kernel closer to float32, measured (BENCHMARKS.md)
 _END = object()
 

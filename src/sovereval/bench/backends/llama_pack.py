@@ -4,16 +4,18 @@ A multiple-choice request is a context and k continuations.  :func:`plan` lays o
 ``llama_decode`` per ubatch-sized piece): a prefix, tagged with every sequence that shares it, then each
 continuation's own tokens under its own sequence id, with logits only for the rows that predict
 continuation tokens.  The backend (:mod:`sovereval.bench.backends.llama`) uses it three ways, each request
-from an empty cache: one continuation per plan (``solo``); the context prefilled once and one continuation
-per plan on top of it, re-evaluating the last two context tokens (``prefix``, the default); every
-continuation in one plan (``packed``).
+from an empty cache: one continuation per plan (``solo``); the context but its last two tokens prefilled
+once, its KV state saved and restored for each continuation, whose plan re-evaluates those two tokens with
+its own (``prefix``, the default); every continuation in one plan (``packed``).
 
-``solo`` and ``prefix`` give llama-cpp-python's own numbers bit for bit (measured on SmolLM2 Q4_1 and
-Gemma-3-270M Q4_K_M, both attention kernels).  ``packed`` does not: its options' cells interleave in the
-KV buffer, so each query's attention reduction runs over another cell layout, and with 8-bit activation
-quantisation a rounding-level change becomes a step (SmolLM2, Korean options of 6-13 byte tokens: up to
-0.28 nat).  The start-up probe that used to decide packing compared short ASCII options (1-5 tokens of
-their own), where no step happened to flip: equality on a probe is no proof for other inputs, so no
+``solo`` gives llama-cpp-python's own numbers bit for bit, and so does ``prefix`` where the kernels are
+row-independent (SmolLM2 Q4_1, non-flash attention).  Gemma-3-270M's kernels are not: where one
+evaluation is cut into pieces moves its numbers (measured), so ``prefix`` is not bit-exact there.
+``packed`` is not exact even on SmolLM2: its options share one batch and interleave in the KV buffer, so
+each option's attention runs with another shape and cell layout, and with 8-bit activation quantisation
+a rounding-level change becomes a step (Korean options of 6-13 byte tokens: up to 0.28 nat).  The start-up
+probe that used to decide packing compared short ASCII options (1-5 tokens of their own), where no step
+happened to flip: equality on a probe is no proof for other inputs, so no
 layout is chosen by probing any more.  Two shapes are avoided because llama.cpp computes them with other
 kernels: a one-token piece and a piece with a single output row.
 
