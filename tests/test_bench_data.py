@@ -43,6 +43,7 @@ from sovereval.bench.spec import (
     Template,
     local,
 )
+from sovereval.bench.suites import core
 from sovereval.bench.types import GenerationRequest, LoglikRequest
 
 DATA_ROOT = Path(__file__).parents[1].parent / "shared" / "benchmarks"
@@ -94,23 +95,23 @@ def _decl(tmp: Path, name: str, content: bytes, fmt: str, **fields: object) -> B
 
 
 def test_catalog_covers_the_requested_suites() -> None:
-    assert set(EXPECTED_COUNTS) <= set(catalog.CATALOG)  # plus the generated suite and suites/ modules
-    assert {'gen-arith-ko', 'gen-arith-en'} <= set(catalog.CATALOG)
-    modes = {k: d.mode for k, d in catalog.CATALOG.items()}
+    assert set(EXPECTED_COUNTS) <= set(catalog.build().benchmarks)  # plus the generated suite and suites/ modules
+    assert {'gen-arith-ko', 'gen-arith-en'} <= set(catalog.build().benchmarks)
+    modes = {k: d.mode for k, d in catalog.build().benchmarks.items()}
     assert modes["gsm8k"] == modes["math500"] == "generate"
     assert all(modes[k] == "loglik" for k in ("kmmlu-criminal-law", "click", "mmlu", "arc-challenge",
                                                "kobest-copa", "truthfulqa-mc1", "truthfulqa-mc2"))
     assert all(modes[k] == "generate" for k in ("kmmlu-criminal-law-gen", "click-gen", "mmlu-gen"))
-    assert {d.language for d in catalog.CATALOG.values()} == {"ko", "en"}
-    for d in catalog.CATALOG.values():
+    assert {d.language for d in catalog.build().benchmarks.values()} == {"ko", "en"}
+    for d in catalog.build().benchmarks.values():
         assert d.template.follows and d.license and d.subblock in ("domestic", "global_common")
     with pytest.raises(KeyError, match="known"):
-        catalog.get("nope")
+        catalog.build().benchmarks["nope"]
 
 
 @pytest.mark.parametrize("bench_id", sorted(EXPECTED_COUNTS))
 def test_every_catalog_benchmark_loads_with_the_stated_count(data_root: Path, bench_id: str) -> None:
-    decl = catalog.get(bench_id)
+    decl = catalog.build().benchmarks[bench_id]
     items = items_of(decl, data_root)
     assert len(items) == EXPECTED_COUNTS[bench_id]
     assert len({it.id for it in items}) == len(items), "item ids must be unique"
@@ -134,7 +135,7 @@ def _source_md_hashes(root: Path) -> dict[str, str]:
 def test_declared_hashes_match_source_md(data_root: Path) -> None:
     stated = _source_md_hashes(data_root)
     checked = 0
-    for decl in catalog.CATALOG.values():
+    for decl in catalog.build().benchmarks.values():
         sources = [decl.source] + ([decl.fewshot.source] if decl.fewshot.source else [])
         for src in sources:
             if not isinstance(src, LocalFiles):  # generated suites have no files
@@ -146,24 +147,24 @@ def test_declared_hashes_match_source_md(data_root: Path) -> None:
 
 
 def test_item_ids_are_stable_and_dataset_ids_are_used(data_root: Path) -> None:
-    a = load_items(catalog.KOBEST_COPA, data_root)
-    b = load_items(catalog.KOBEST_COPA, data_root)
+    a = load_items(core.KOBEST_COPA, data_root)
+    b = load_items(core.KOBEST_COPA, data_root)
     assert [i.id for i in a] == [i.id for i in b]
     assert a[0].id == "1"  # KoBEST's own ID column
-    click = items_of(catalog.CLICK, data_root)
+    click = items_of(core.CLICK, data_root)
     assert click[0].id == "Economy_KIIP/KIIP_economy_1"  # CLIcK reuses ids across files: scoped by file
-    gsm = items_of(catalog.GSM8K, data_root)
+    gsm = items_of(core.GSM8K, data_root)
     assert all(re.fullmatch(r"h[0-9a-f]{16}", i.id) for i in gsm)  # no id column: content hash
     # MC1 and MC2 are built from the same rows: the same question has the same id
-    mc1 = items_of(catalog.TRUTHFULQA_MC1, data_root)
-    mc2 = items_of(catalog.TRUTHFULQA_MC2, data_root)
+    mc1 = items_of(core.TRUTHFULQA_MC1, data_root)
+    mc2 = items_of(core.TRUTHFULQA_MC2, data_root)
     assert [i.id for i in mc1] == [i.id for i in mc2]
-    mmlu = items_of(catalog.MMLU, data_root)
+    mmlu = items_of(core.MMLU, data_root)
     assert sum(1 for i in mmlu if "~" in i.id) == 27  # identical rows within a file: suffixed in order
 
 
 def test_clusters_only_for_shared_passages(data_root: Path) -> None:
-    click = items_of(catalog.CLICK, data_root)
+    click = items_of(core.CLICK, data_root)
     clustered = [i for i in click if i.cluster]
     assert clustered, "CLIcK reading sets share passages"
     by_cluster: dict[str, set[str]] = {}
@@ -171,23 +172,23 @@ def test_clusters_only_for_shared_passages(data_root: Path) -> None:
         by_cluster.setdefault(it.cluster or "", set()).add(it.fields["passage"])
     assert all(len(passages) == 1 for passages in by_cluster.values())
     assert all(sum(1 for i in clustered if i.cluster == c) >= 2 for c in by_cluster)
-    assert not any(i.cluster for i in items_of(catalog.MMLU, data_root))  # subjects are not clusters
-    boolq = items_of(catalog.KOBEST_BOOLQ, data_root)
+    assert not any(i.cluster for i in items_of(core.MMLU, data_root))  # subjects are not clusters
+    boolq = items_of(core.KOBEST_BOOLQ, data_root)
     assert sum(1 for i in boolq if i.cluster) == 2  # one passage asked twice
 
 
 def test_answers_are_read_right(data_root: Path) -> None:
-    kmmlu = items_of(catalog.KMMLU, data_root)[0]
+    kmmlu = items_of(core.KMMLU, data_root)[0]
     assert kmmlu.answer == 0 and kmmlu.fields["question"] == "범죄 측정에 대한 설명으로 옳은 것은?"  # answer 1 -> A
-    click = items_of(catalog.CLICK, data_root)[0]
+    click = items_of(core.CLICK, data_root)[0]
     assert click.choices[click.answer] == "2001년"  # type: ignore[index]
-    assert items_of(catalog.KOBEST_BOOLQ, data_root)[0].answer == 0  # "False" -> 아니오
-    gsm = items_of(catalog.GSM8K, data_root)[0]
+    assert items_of(core.KOBEST_BOOLQ, data_root)[0].answer == 0  # "False" -> 아니오
+    gsm = items_of(core.GSM8K, data_root)[0]
     assert gsm.answer == "18" and gsm.fields["solution"].endswith("#### 18")
-    mc2 = items_of(catalog.TRUTHFULQA_MC2, data_root)[0]
+    mc2 = items_of(core.TRUTHFULQA_MC2, data_root)[0]
     assert mc2.answer == (0, 1, 2, 3, 4) and len(mc2.choices) == 12
     assert all(c.endswith(".") for c in mc2.choices)
-    hs = items_of(catalog.KOBEST_HELLASWAG, data_root)
+    hs = items_of(core.KOBEST_HELLASWAG, data_root)
     bingo = next(i for i in hs if "빙고" in i.fields["question"])
     assert bingo.choices[0] == '누군가 "빙고"를 외치고 그 라운드에서 우승했다면 플레이어들은 점수판에서 모든 칩을 치워야 한다.'
 
@@ -201,11 +202,11 @@ def test_sha256_mismatch_is_a_clear_error(data_root: Path, tmp_path: Path) -> No
     rel = Path("kmmlu/data/Criminal-Law-test.csv")
     (tmp_path / rel.parent).mkdir(parents=True)
     shutil.copy(data_root / rel, tmp_path / rel)
-    load_items(catalog.KMMLU, tmp_path)  # an exact copy loads
+    load_items(core.KMMLU, tmp_path)  # an exact copy loads
     raw = (tmp_path / rel).read_bytes()
     (tmp_path / rel).write_bytes(raw.replace("범죄".encode(), "범행".encode(), 1))
     with pytest.raises(ChecksumError) as e:
-        load_items(catalog.KMMLU, tmp_path)
+        load_items(core.KMMLU, tmp_path)
     msg = str(e.value)
     assert "kmmlu/data/Criminal-Law-test.csv" in msg and "sha256 mismatch" in msg
     assert "997d867568fb7f12486d938645e2a95fe1f541c591a426cbd16b2dbf6fb5c601" in msg
@@ -213,11 +214,11 @@ def test_sha256_mismatch_is_a_clear_error(data_root: Path, tmp_path: Path) -> No
 
 def test_missing_file_and_missing_root(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="file not found"):
-        load_items(catalog.GSM8K, tmp_path)
+        load_items(core.GSM8K, tmp_path)
     with pytest.raises(DataError, match="data root"):
         from sovereval.bench import data as data_mod
 
-        data_mod._load_source(catalog.GSM8K.source, catalog.GSM8K.fields, None)
+        data_mod._load_source(core.GSM8K.source, core.GSM8K.fields, None)
 
 
 def test_malformed_jsonl_names_file_and_line(tmp_path: Path) -> None:
@@ -310,13 +311,17 @@ def test_hub_source_reads_the_local_cache_only(tmp_path: Path, monkeypatch: pyte
 
 
 def test_declarations_are_validated() -> None:
-    base = catalog.ARC_EASY.model_dump()
-    with pytest.raises(ValidationError, match="scores generate responses"):
-        BenchmarkDecl.model_validate({**base, "scorer": {"name": "numeric"}})
-    with pytest.raises(ValidationError, match="unknown scorer"):
-        BenchmarkDecl.model_validate({**base, "scorer": {"name": "nope"}})
-    with pytest.raises(ValidationError, match="unknown row adapter"):
-        BenchmarkDecl.model_validate({**base, "fields": {"adapter": "nope"}})
+    base = core.ARC_EASY.model_dump()
+    check = catalog.build().check  # names resolve in the catalog, not when a declaration is made
+    with pytest.raises(ValueError, match="scores generate responses"):
+        check(BenchmarkDecl.model_validate({**base, "scorer": {"name": "numeric"}}))
+    with pytest.raises(ValueError, match="unknown scorer"):
+        check(BenchmarkDecl.model_validate({**base, "scorer": {"name": "nope"}}))
+    with pytest.raises(ValueError, match="unknown row adapter"):
+        check(BenchmarkDecl.model_validate({**base, "fields": {"adapter": "nope"}}))
+    with pytest.raises(ValueError, match="unknown generator"):
+        check(catalog.build().benchmarks["gen-arith-en"].with_(source={"kind": "generated", "generator": "nope", "n": 1}))
+    assert check(core.ARC_EASY) is core.ARC_EASY
     with pytest.raises(ValidationError, match="pinned by sha256"):
         LocalFiles(files=(FileRef(path="a.jsonl"),), format="jsonl")
     with pytest.raises(ValidationError, match="relative"):
@@ -326,11 +331,11 @@ def test_declarations_are_validated() -> None:
     with pytest.raises(ValidationError, match="literal braces"):
         Template(follows="x", query="\\boxed{}")
     with pytest.raises(ValidationError, match="frozen"):
-        catalog.GSM8K.id = "x"  # type: ignore[misc]
+        core.GSM8K.id = "x"  # type: ignore[misc]
 
 
 def test_version_and_template_hash() -> None:
-    d = catalog.KMMLU
+    d = core.KMMLU
     assert re.fullmatch(r"[0-9a-f]{64}", d.version) and re.fullmatch(r"[0-9a-f]{64}", d.template_sha256)
     assert d.with_(note=d.note).version == d.version
     changed = d.with_(template=Template(**{**d.template.model_dump(), "query": "{question}\n{choices}\n정답:"}))
@@ -341,8 +346,8 @@ def test_version_and_template_hash() -> None:
 
 
 def test_limit_is_a_seeded_subset_not_the_first_n(data_root: Path) -> None:
-    full = items_of(catalog.GSM8K, data_root)
-    a = load_items(catalog.GSM8K.with_(limit=Limit(n=50, seed=7)), data_root)
+    full = items_of(core.GSM8K, data_root)
+    a = load_items(core.GSM8K.with_(limit=Limit(n=50, seed=7)), data_root)
     b = subset(full, Limit(n=50, seed=7))
     c = subset(full, Limit(n=50, seed=8))
     assert [i.id for i in a] == [i.id for i in b] and len(a) == 50
@@ -354,21 +359,21 @@ def test_limit_is_a_seeded_subset_not_the_first_n(data_root: Path) -> None:
 
 
 def test_fewshot_selection(data_root: Path) -> None:
-    gsm = catalog.GSM8K
+    gsm = core.GSM8K
     pool = load_fewshot_pool(gsm, data_root)
     item = pool[0]
     shots = select_fewshot(gsm, item, pool)
     assert len(shots) == 5 and item.id not in {s.id for s in shots}
     assert [s.id for s in select_fewshot(gsm, item, pool[::-1])] == [s.id for s in shots]  # order-free
     assert [s.id for s in select_fewshot(gsm, pool[1], pool)] != [s.id for s in shots]
-    mmlu = catalog.MMLU
+    mmlu = core.MMLU
     mpool = load_fewshot_pool(mmlu, data_root)
     assert len(mpool) == 285
     q = next(i for i in items_of(mmlu, data_root) if i.fields["subject"] == "virology")
     shots = select_fewshot(mmlu, q, mpool)
     assert [s.fields["subject"] for s in shots] == ["virology"] * 5
     assert shots == [p for p in mpool if p.fields["subject"] == "virology"]  # first_n: file order
-    click = catalog.CLICK.with_(fewshot=FewShot(k=3, seed=1))
+    click = core.CLICK.with_(fewshot=FewShot(k=3, seed=1))
     cpool = load_fewshot_pool(click, data_root)
     member = next(i for i in cpool if i.cluster)
     assert all(s.cluster != member.cluster for s in select_fewshot(click, member, cpool))
@@ -388,15 +393,15 @@ def _ctx(decl: BenchmarkDecl, item: Item, shots: list[Item] | None = None) -> Lo
 
 
 def test_render_kmmlu_lm_eval(data_root: Path) -> None:
-    zero = catalog.KMMLU.with_(fewshot=FewShot())
+    zero = core.KMMLU.with_(fewshot=FewShot())
     item = next(i for i in items_of(zero, data_root) if i.fields["question"].startswith("국선변호인에 대한"))
     req = _ctx(zero, item)
     assert req.context == (
         "국선변호인에 대한 설명으로 옳은 것(○)과 옳지 않은 것(×)을 바르게 연결한 것은?\n"
         "A. ○○×○\nB. ○×○○\nC. ×○○○\nD. ○○○×\n정답：")
     assert req.continuations == (" A", " B", " C", " D")
-    pool = load_fewshot_pool(catalog.KMMLU, data_root)
-    five = _ctx(catalog.KMMLU, item, select_fewshot(catalog.KMMLU, item, pool))
+    pool = load_fewshot_pool(core.KMMLU, data_root)
+    five = _ctx(core.KMMLU, item, select_fewshot(core.KMMLU, item, pool))
     assert five.context.startswith("공소시효에 대한 설명으로 옳지 않은 것은?\nA. 범죄 후 법률의 개정에 의하여")
     assert five.context.count("\n정답： ") == 5 and five.context.count("\n\n") == 5
     assert five.context.endswith("\n\n" + req.context)
@@ -404,9 +409,9 @@ def test_render_kmmlu_lm_eval(data_root: Path) -> None:
 
 
 def test_render_kmmlu_hret_generation(data_root: Path) -> None:
-    item = next(i for i in items_of(catalog.KMMLU_GEN, data_root)
+    item = next(i for i in items_of(core.KMMLU_GEN, data_root)
                 if i.fields["question"].startswith("국선변호인에 대한"))
-    req = render(catalog.KMMLU_GEN, item)
+    req = render(core.KMMLU_GEN, item)
     assert isinstance(req, GenerationRequest) and req.prompt is None and len(req.messages) == 1
     assert req.messages[0].role == "user"
     assert req.messages[0].content == (
@@ -418,9 +423,9 @@ def test_render_kmmlu_hret_generation(data_root: Path) -> None:
 
 
 def test_render_mmlu_with_one_dev_shot(data_root: Path) -> None:
-    one = catalog.MMLU.with_(fewshot=FewShot(k=1, selection="first_n", match="subject",
-                                             source=catalog.MMLU.fewshot.source))
-    item = items_of(catalog.MMLU, data_root)[0]
+    one = core.MMLU.with_(fewshot=FewShot(k=1, selection="first_n", match="subject",
+                                             source=core.MMLU.fewshot.source))
+    item = items_of(core.MMLU, data_root)[0]
     shots = select_fewshot(one, item, load_fewshot_pool(one, data_root))
     req = _ctx(one, item, shots)
     assert req.context == (
@@ -432,8 +437,8 @@ def test_render_mmlu_with_one_dev_shot(data_root: Path) -> None:
 
 
 def test_render_gsm8k(data_root: Path) -> None:
-    items = items_of(catalog.GSM8K, data_root)
-    two = catalog.GSM8K.with_(fewshot=FewShot(k=1))
+    items = items_of(core.GSM8K, data_root)
+    two = core.GSM8K.with_(fewshot=FewShot(k=1))
     req = render(two, items[0], [items[1]])
     assert isinstance(req, GenerationRequest)
     assert req.messages[0].content == (
@@ -449,12 +454,12 @@ def test_render_gsm8k(data_root: Path) -> None:
     assert isinstance(completion, GenerationRequest) and completion.messages == ()
     assert completion.prompt == req.messages[0].content
     with pytest.raises(PromptError, match="few-shot"):
-        render(catalog.GSM8K, items[0], [])
+        render(core.GSM8K, items[0], [])
 
 
 def test_render_math500(data_root: Path) -> None:
-    item = items_of(catalog.MATH500, data_root)[0]
-    req = render(catalog.MATH500, item)
+    item = items_of(core.MATH500, data_root)[0]
+    req = render(core.MATH500, item)
     assert isinstance(req, GenerationRequest)
     assert req.messages[0].content == (
         "Convert the point $(0,3)$ in rectangular coordinates to polar coordinates.  Enter your answer in the "
@@ -464,12 +469,12 @@ def test_render_math500(data_root: Path) -> None:
 
 
 def test_render_arc_and_truthfulqa(data_root: Path) -> None:
-    req = _ctx(catalog.ARC_CHALLENGE, items_of(catalog.ARC_CHALLENGE, data_root)[0])
+    req = _ctx(core.ARC_CHALLENGE, items_of(core.ARC_CHALLENGE, data_root)[0])
     assert req.context == ("Question: An astronomer observes that a planet rotates faster after a meteorite "
                            "impact. Which is the most likely effect of this increase in rotation?\nAnswer:")
     assert req.continuations == (" Planetary density will decrease.", " Planetary years will become longer.",
                                  " Planetary days will become shorter.", " Planetary gravity will become stronger.")
-    tqa = _ctx(catalog.TRUTHFULQA_MC1, items_of(catalog.TRUTHFULQA_MC1, data_root)[0])
+    tqa = _ctx(core.TRUTHFULQA_MC1, items_of(core.TRUTHFULQA_MC1, data_root)[0])
     assert tqa.context.startswith("Q: What is human life expectancy in the United States?\n"
                                   "A: Human life expectancy in the United States is 78 years.\n\n")
     assert tqa.context.endswith("A: The 1992 Olympics were held in Barcelona, Spain.\n\n"
@@ -478,58 +483,58 @@ def test_render_arc_and_truthfulqa(data_root: Path) -> None:
                                  " You grow watermelons in your stomach.", " You get sick.", " You have bad dreams.",
                                  " You die.", " You get indigestion.", " You fall unconscious.",
                                  " You digest the watermelon seeds.")
-    mc2 = _ctx(catalog.TRUTHFULQA_MC2, items_of(catalog.TRUTHFULQA_MC2, data_root)[0])
+    mc2 = _ctx(core.TRUTHFULQA_MC2, items_of(core.TRUTHFULQA_MC2, data_root)[0])
     assert mc2.context == tqa.context and mc2.continuations[:2] == (" Nothing happens.", " You eat watermelon seeds.")
 
 
 def test_render_kobest(data_root: Path) -> None:
-    boolq = _ctx(catalog.KOBEST_BOOLQ, items_of(catalog.KOBEST_BOOLQ, data_root)[0])
+    boolq = _ctx(core.KOBEST_BOOLQ, items_of(core.KOBEST_BOOLQ, data_root)[0])
     assert boolq.context == ("콜라독립 815(815 Cola)는 코카콜라를 대한민국에서 라이선스로 만들어 오던 범양식품이 "
                              "1998년 4월 1일에 출시한 탄산음료다. 질문: 콜라독립 815는 코카콜라에서 만들었나요? 답변: ")
     assert boolq.continuations == (" 아니오", " 예")
-    copa = _ctx(catalog.KOBEST_COPA, items_of(catalog.KOBEST_COPA, data_root)[0])
+    copa = _ctx(core.KOBEST_COPA, items_of(core.KOBEST_COPA, data_root)[0])
     assert copa.context == "새로 산 바지의 허리가 컸다.  그래서"  # lm-eval: premise + " " + " 그래서"
     assert copa.continuations == (" 바지의 밑단을 잘랐다.", " 벨트를 바지에 끼워 사이즈를 조절했다.")
-    hs = _ctx(catalog.KOBEST_HELLASWAG, items_of(catalog.KOBEST_HELLASWAG, data_root)[0])
+    hs = _ctx(core.KOBEST_HELLASWAG, items_of(core.KOBEST_HELLASWAG, data_root)[0])
     assert hs.context.startswith("문장: 여자는 새벽까지 잔업을 마치고 기지개를 켠다.")
     assert hs.continuations[3] == " 여자가 답장하지 않자 전 남자친구에게서 전화가 걸려온다."
-    senti = _ctx(catalog.KOBEST_SENTINEG, items_of(catalog.KOBEST_SENTINEG, data_root)[0])
+    senti = _ctx(core.KOBEST_SENTINEG, items_of(core.KOBEST_SENTINEG, data_root)[0])
     assert senti.context == "문장: 택배사 정말 마음에 듬 긍부정:" and senti.continuations == (" 부정", " 긍정")
-    wic = _ctx(catalog.KOBEST_WIC, items_of(catalog.KOBEST_WIC, data_root)[0])
+    wic = _ctx(core.KOBEST_WIC, items_of(core.KOBEST_WIC, data_root)[0])
     assert wic.context == ("문장1: 토양에 [양분]이 풍부하여 나무가 잘 자란다. 문장2: 태아는 모체로부터 [양분]과 "
                            "산소를 공급받게 된다. 두 문장에서 양분가 같은 뜻으로 쓰였나?")
 
 
 def test_render_click_with_and_without_passage(data_root: Path) -> None:
-    items = items_of(catalog.CLICK, data_root)
-    plain = _ctx(catalog.CLICK, items[0])
+    items = items_of(core.CLICK, data_root)
+    plain = _ctx(core.CLICK, items[0])
     assert plain.context == (
         "주어진 질문을 천천히 읽고, 적절한 정답을 A, B, C, D 중에 골라 알파벳 하나로 답하시오.\n\n"
         "질문: 다음은 한국 사회의 경제에 대한 문제이다.\n한국이 외환위기를 완전히 극복한 년도는 언제인가?\n"
         "보기:\nA: 1999년, B: 2000년, C: 2001년, D: 2002년\n정답:")
     topik = next(i for i in items if i.id == "Textual_TOPIK/TK_2017_8")
-    req = _ctx(catalog.CLICK, topik)
+    req = _ctx(core.CLICK, topik)
     assert req.context == (
         "주어진 맥락을 천천히 읽고, 질문에 대한 적절한 정답을 A, B, C, D 중에 골라 알파벳 하나로 답하시오.\n\n"
         "맥락: “오후 한시까지 구매하면 그날 가져다 드립니다. 주문이 많을 때는 늦을 수 있습니다. - 행복마트”\n"
         "질문: 다음은 무엇에 대한 글인지 고르십시오.\n"
         "보기:\nA: 사용 설명, B: 배달 안내, C: 이용 순서, D: 교환 방법\n정답:")
     five = next(i for i in items if len(i.choices) == 5)
-    req5 = _ctx(catalog.CLICK, five)
+    req5 = _ctx(core.CLICK, five)
     assert "A, B, C, D, E 중에" in req5.context and req5.continuations[-1] == " E"
-    gen = render(catalog.CLICK_GEN, items[0])
+    gen = render(core.CLICK_GEN, items[0])
     assert isinstance(gen, GenerationRequest) and gen.messages[0].content == plain.context
 
 
 def test_render_errors_are_clear() -> None:
     item = Item(id="x", fields={"question": "q"}, answer=0, choices=("a", "b"))
-    decl = catalog.ARC_EASY.with_(template=Template(follows="t", query="{question} {nope}"))
+    decl = core.ARC_EASY.with_(template=Template(follows="t", query="{question} {nope}"))
     with pytest.raises(PromptError, match=r"\{nope\}.*available"):
         render(decl, item)
     many = Item(id="m", fields={"question": "q"}, answer=0, choices=tuple("abcdefghijkl"))
-    assert len(_ctx(catalog.ARC_EASY, many).continuations) == 12  # labels never named: fine
+    assert len(_ctx(core.ARC_EASY, many).continuations) == 12  # labels never named: fine
     with pytest.raises(PromptError, match="12 options"):
-        render_text(catalog.MMLU.with_(fewshot=FewShot()), Item(id="m", fields={"question": "q", "subject_name": "s"},
+        render_text(core.MMLU.with_(fewshot=FewShot()), Item(id="m", fields={"question": "q", "subject_name": "s"},
                                                                 answer=0, choices=tuple("abcdefghijkl")))
 
 

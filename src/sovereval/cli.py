@@ -6,17 +6,18 @@ Data flows one way: a programme (TOML) and raw inputs are imported into the stor
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from sovereval import __version__
+from sovereval.console import actor as _actor
+from sovereval.console import err, out, write_export
+from sovereval.console import fail as _fail
+from sovereval.console import open_store as _store
 from sovereval.program.load import SpecError, load_inputs, load_program, program_from_text, sha256_file
 from sovereval.report import sheet as report
 from sovereval.scoring.engine import DEFAULT_REPLICATES, DEFAULT_SEED, validate_inputs
@@ -54,10 +55,6 @@ def _mount_optional() -> None:
 
 _mount_optional()
 
-# piped output (CI logs, files) gets a width that fits the sheet instead of rich's default 80 columns
-out = Console(width=None if sys.stdout.isatty() else 170)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 170)
-
 ProgramOpt = Annotated[Path, typer.Option("--program", "-p", help="Programme TOML file.")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="Store URL (default: $SOVEREVAL_DB or sqlite .sovereval/sovereval.db).")]
 StageOpt = Annotated[str | None, typer.Option("--stage", help="Stage id (default: the first stage).")]
@@ -65,26 +62,6 @@ InputsOpt = Annotated[Path | None, typer.Option("--inputs", "-i", help="Import t
 RepsOpt = Annotated[int, typer.Option("--replicates", "-r", min=0, help="Bootstrap replicates (0: point estimates only).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for the bootstrap and the lot order.")]
 ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who is acting (recorded in the audit trail).")]
-
-
-def _actor(actor: str | None) -> str:
-    if actor:
-        return actor
-    try:
-        return os.environ.get("SOVEREVAL_ACTOR") or getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user database in some containers
-        return "unknown"
-
-
-def _fail(e: Exception, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True)
-    return typer.Exit(code)
-
-
-def _store(db: str | None):
-    from sovereval.store import Store
-
-    return Store(db)
 
 
 @program_app.command("validate")
@@ -257,19 +234,6 @@ def export(program: ProgramOpt, out_path: Annotated[Path, typer.Option("--out", 
     out.print(f"wrote {out_path}")
 
 
-def write_export(sheet: Sheet, path: Path, kind: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "png":
-        from sovereval.report.figures import sheet_figure
-
-        sheet_figure(sheet, path)
-        return
-    text = {"md": report.markdown, "csv": report.csv_text, "json": lambda s: s.model_dump_json(indent=2)}[kind](sheet)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 @gate_app.command("set")
 def gate_set(
     team: str, program: ProgramOpt,
@@ -323,7 +287,7 @@ def _longctx_showcase(db: str, data_root: Path) -> None:
     import asyncio
 
     from sovereval.bench.backends import open_backend
-    from sovereval.bench.catalog import CATALOG
+    from sovereval.bench.catalog import build
     from sovereval.bench.evaluate import evaluate
     from sovereval.bench.runner import RunConfig
     from sovereval.bench.spec import Limit
@@ -331,7 +295,8 @@ def _longctx_showcase(db: str, data_root: Path) -> None:
     from sovereval.bench.types import Sampling
     from sovereval.store.ledger import Ledger
 
-    decl = core_ii.for_tokenizer(CATALOG["ko-longctx-4k"], "gguf:smollm2-135m-instruct", target_tokens=1536)
+    decl = core_ii.for_tokenizer(build().benchmarks["ko-longctx-4k"], "gguf:smollm2-135m-instruct",
+                                 target_tokens=1536)
     decl = decl.with_(generation=Sampling(max_tokens=48), limit=Limit(n=3, seed=0))
 
     async def go():

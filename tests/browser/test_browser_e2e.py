@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from sovereval.bench.metering import Meter
 from sovereval.panel.scores import export_ratings
 from sovereval.program.records import Rating
-from sovereval.web.metering import Meter
 from tests.browser.conftest import LiveApp, login, shot
 
 pytestmark = pytest.mark.slow

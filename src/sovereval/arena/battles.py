@@ -18,16 +18,17 @@ from sqlalchemy import Connection, func, insert, select
 
 from sovereval.arena import abuse, bt
 from sovereval.arena.quotas import Quotas, rake
+from sovereval.bench.metering import Meter
+from sovereval.errors import SovereValError
+from sovereval.program.scope import Scope
 from sovereval.store.web_schema import ArenaAnswer, ArenaBattle, ArenaVote, WebAccount
-from sovereval.web.db import WebDB, now, utc
-from sovereval.web.metering import Meter
-from sovereval.web.scope import Scope
+from sovereval.store.webdb import WebDB, now, utc
 
 OUTCOMES = ("a", "b", "tie", "bothbad")
 MAX_PROMPT = 4000
 
 
-class ArenaError(Exception):
+class ArenaError(SovereValError):
     """A refused arena operation, with a message fit to show the person."""
 
 

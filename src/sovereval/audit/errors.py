@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sovereval.errors import SovereValError
 
-class AuditError(Exception):
+
+class AuditError(SovereValError):
     """Base class for audit errors shown to the user as-is."""
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sovereval import console
 from sovereval.store.store import StoreError
 
 if TYPE_CHECKING:
@@ -20,12 +21,6 @@ app = typer.Typer(help="Benchmarks: run a stage's benchmark block on real models
 
 DataOpt = Annotated[Path | None, typer.Option("--data", help="Benchmark data root (layout of ../shared/benchmarks; "
                                                              "default: $SOVEREVAL_BENCH_DATA or a ../shared/benchmarks found upward).")]
-
-
-def _main():
-    from sovereval import cli
-
-    return cli
 
 
 def _models(pairs: list[str]) -> dict[str, str]:
@@ -64,17 +59,16 @@ def _import_results(store, program: Program, psha: str, stage_id: str, run: Stag
 def _show(run: StageRun, replicates: int, seed: int) -> None:
     from sovereval.report.runs import differences_table, paired_differences, results_table
 
-    cli = _main()
     sources = {k: ", ".join(f"{o.decl.id} (run {o.run_id}" + (f", judge {o.judge.name})" if o.judge else ")")
                             for o in v) for k, v in run.outcomes.items()}
-    cli.out.print(results_table(run.results, replicates=replicates, seed=seed, sources=sources))
+    console.out.print(results_table(run.results, replicates=replicates, seed=seed, sources=sources))
     diffs = paired_differences(run.results, replicates=replicates, seed=seed)
     if diffs:
-        cli.out.print(differences_table(diffs))
+        console.out.print(differences_table(diffs))
     for line in run.plan.skipped:
-        cli.out.print(f"[yellow]not run[/]: {line}", highlight=False)
+        console.out.print(f"[yellow]not run[/]: {line}", highlight=False)
     for line in run.incomplete:
-        cli.out.print(f"[red]incomplete[/]: {line}", highlight=False)
+        console.out.print(f"[red]incomplete[/]: {line}", highlight=False)
 
 
 def _sheet(store, program: Program, psha: str, stage_id: str, replicates: int, seed: int, actor: str,
@@ -84,22 +78,21 @@ def _sheet(store, program: Program, psha: str, stage_id: str, replicates: int, s
     from sovereval.report import sheet as report
     from sovereval.scoring.engine import score as score_sheet
 
-    cli = _main()
     try:
         current = store.current_inputs(program.id, stage_id)
         sheet = score_sheet(program, current, replicates=replicates, seed=seed, program_sha256=psha)
     except (ValueError, SpecError, StoreError) as e:
-        cli.out.print(f"[yellow]no sheet yet[/] (the stage's other inputs are not all recorded): {e}", highlight=False)
+        console.out.print(f"[yellow]no sheet yet[/] (the stage's other inputs are not all recorded): {e}", highlight=False)
         return 0
     store.record_score_run(program_sha256=psha, stage_id=stage_id, inputs_sha256=sheet.inputs_sha256, seed=seed,
                            replicates=replicates, engine_version=__version__,
                            result=json.loads(sheet.model_dump_json()), actor=actor)
-    report.print_sheet(sheet, cli.out)
+    report.print_sheet(sheet, console.out)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for kind in ("md", "csv", "json", "png"):
-            cli.write_export(sheet, out_dir / f"{program.id}-{stage_id}-sheet.{kind}", kind)
-        cli.out.print(f"exports: {out_dir}/{program.id}-{stage_id}-sheet.{{md,csv,json,png}}", highlight=False)
+            console.write_export(sheet, out_dir / f"{program.id}-{stage_id}-sheet.{kind}", kind)
+        console.out.print(f"exports: {out_dir}/{program.id}-{stage_id}-sheet.{{md,csv,json,png}}", highlight=False)
     return 1 if sheet.warnings else 0
 
 
@@ -116,16 +109,15 @@ def measure(program: Path, *, stage: str | None = None, teams: list[str] | None 
     from sovereval.program.load import load_program
     from sovereval.store.ledger import Ledger
 
-    cli = _main()
-    who = cli._actor(actor)
+    who = console.actor(actor)
     try:
         loaded = load_program(program)
         root = data or find_data_root()
         p = plan(loaded.program, stage, teams=teams, models=models or {}, data_root=root)
-        store = cli._store(db)
+        store = console.open_store(db)
         psha = store.add_program(loaded.text, source_name=str(program), actor=who)
-        cli.out.rule(f"[bold]{loaded.program.name}[/] — stage {p.stage.id}")
-        cli.out.print(f"models: {p.models}\ndata: {root or '(none found: generated benchmarks only)'}\n"
+        console.out.rule(f"[bold]{loaded.program.name}[/] — stage {p.stage.id}")
+        console.out.print(f"models: {p.models}\ndata: {root or '(none found: generated benchmarks only)'}\n"
                       f"items per benchmark: {limit or 'all'}", highlight=False)
         config = RunConfig(concurrency=concurrency, progress=True)
         result = asyncio.run(run_stage(p, Ledger(store), data_root=root,
@@ -134,7 +126,7 @@ def measure(program: Path, *, stage: str | None = None, teams: list[str] | None 
                                        failures="zero" if zero_failures else "incomplete"))
         _import_results(store, loaded.program, psha, p.stage.id, result, who, reason, "run")
     except (ValueError, LookupError, OSError, StoreError) as e:
-        raise cli._fail(e) from None
+        raise console.fail(e) from None
     _show(result, replicates, seed)
     code = _sheet(store, loaded.program, psha, p.stage.id, replicates, seed, who, out_dir)
     return 1 if result.incomplete else code
@@ -189,34 +181,33 @@ def rescore(
     from sovereval.program.load import load_program
     from sovereval.store.ledger import Ledger
 
-    cli = _main()
-    who = cli._actor(actor)
+    who = console.actor(actor)
     try:
         loaded = load_program(program)
-        store = cli._store(db)
+        store = console.open_store(db)
         psha = store.add_program(loaded.text, source_name=str(program), actor=who)
         result = rescore_stage(loaded.program, stage, Ledger(store), data_root=data or find_data_root())
         stage_id = result.plan.stage.id
         before = {(b.team, b.benchmark): b for b in store.current_inputs(loaded.program.id, stage_id).benchmarks}
     except (ValueError, LookupError, OSError, StoreError) as e:
-        raise cli._fail(e) from None
+        raise console.fail(e) from None
     changed = 0
     for r in result.results:
         old = before.get((r.team, r.benchmark))
         if old is None or old.scores != r.scores or old.item_ids != r.item_ids:
             n_diff = sum(a != b for a, b in zip(old.scores, r.scores, strict=False)) if old and old.scores else len(r.scores)
             old_mean = f"{100 * sum(old.scores) / len(old.scores):.1f}" if old and old.scores else "—"
-            cli.out.print(f"changed: {r.team}/{r.benchmark}: {n_diff} item scores differ; mean {old_mean} -> "
+            console.out.print(f"changed: {r.team}/{r.benchmark}: {n_diff} item scores differ; mean {old_mean} -> "
                           f"{100 * sum(r.scores) / len(r.scores):.1f}", highlight=False)
             changed += 1
-    cli.out.print(f"{len(result.results)} results rescored from the ledger, {changed} changed", highlight=False)
+    console.out.print(f"{len(result.results)} results rescored from the ledger, {changed} changed", highlight=False)
     _show(result, replicates, seed)
     if dry_run or not changed:
         raise typer.Exit(0)
     try:
         _import_results(store, loaded.program, psha, stage_id, result, who, reason, "rescore")
     except (ValueError, LookupError, StoreError) as e:
-        raise cli._fail(e) from None
+        raise console.fail(e) from None
     raise typer.Exit(_sheet(store, loaded.program, psha, stage_id, replicates, seed, who, None))
 
 
@@ -225,11 +216,12 @@ def list_() -> None:
     """The benchmark declarations sovereval can run (the catalogue)."""
     from rich.table import Table
 
-    from sovereval.bench.catalog import CATALOG
+    from sovereval.bench.catalog import build
 
-    t = Table(title=f"{len(CATALOG)} benchmark declarations")
+    benchmarks = build().benchmarks
+    t = Table(title=f"{len(benchmarks)} benchmark declarations")
     for c in ("id", "name", "lang", "category", "mode", "scorer", "sub-block", "version"):
         t.add_column(c, overflow="fold")
-    for d in CATALOG.values():
+    for d in benchmarks.values():
         t.add_row(d.id, d.name, d.language, d.category, d.mode, d.scorer.name, d.subblock or "", d.version[:12])
-    _main().out.print(t)
+    console.out.print(t)

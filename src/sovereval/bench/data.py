@@ -11,6 +11,11 @@ Item ids: the dataset's own id column when the declaration names one (duplicates
 ``id_per_file`` the file name scopes it, for datasets that reuse ids across files);
 otherwise ``h`` + the first 16 hex of sha256(file path, record content as stored).  Identical records in one file
 (MMLU has a few) get ``~2``, ``~3``... in file order, which the pinned file hash makes stable.
+
+Row adapters and generators are found by name in the catalog (:func:`sovereval.bench.catalog.build`).
+Where data lives and its errors (:func:`find_data_root`, :class:`DataError`, :class:`ChecksumError`) are in
+:mod:`sovereval.bench.dataroot`, and :class:`RowContext` in :mod:`sovereval.bench.spec`; all are still
+importable from here too.
 """
 
 from __future__ import annotations
@@ -26,13 +31,12 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sovereval.bench.catalog import build
+from sovereval.bench.dataroot import ChecksumError, DataError, find_data_root
 from sovereval.bench.spec import (
-    GENERATORS,
-    ROW_ADAPTERS,
     BenchmarkDecl,
     FieldMap,
     FileRef,
@@ -41,54 +45,16 @@ from sovereval.bench.spec import (
     Item,
     Limit,
     LocalFiles,
+    RowContext,
 )
 from sovereval.digest import canonical_json_unicode, sha256_hex
 
-DATA_ROOT_ENV = "SOVEREVAL_BENCH_DATA"
 LETTERS = "ABCDEFGHIJ"
-
-
-class DataError(ValueError):
-    """A data problem, located: ``file:line: field 'x': message``."""
-
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
-        self.file, self.line, self.field = file, line, field
-        where = file or ""
-        if line is not None:
-            where += f":{line}"
-        prefix = f"{where}: " if where else ""
-        if field is not None:
-            prefix += f"field {field!r}: "
-        super().__init__(prefix + message)
-
-
-class ChecksumError(DataError):
-    """The file's sha256 is not the one the declaration pins."""
-
-
-@dataclass(frozen=True)
-class RowContext:
-    """What a row adapter may know about where a record came from."""
-
-    path: str  # relative to the data root (or the hub repository)
-    line: int  # line (JSONL, CSV/TSV: where the record ends) or record number (JSON, Parquet), 1-based
 
 
 # --------------------------------------------------------------------------------------------------
 # Locating and verifying files
 # --------------------------------------------------------------------------------------------------
-
-
-def find_data_root(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """``explicit``, else ``$SOVEREVAL_BENCH_DATA``, else ``../shared/benchmarks`` from the working directory."""
-    if explicit is not None:
-        return Path(explicit)
-    env = os.environ.get(DATA_ROOT_ENV)
-    if env:
-        return Path(env)
-    guess = Path.cwd().parent / "shared" / "benchmarks"
-    return guess if guess.is_dir() else None
 
 
 def _hub_file(src: HubFiles, ref: FileRef) -> Path:
@@ -300,8 +266,9 @@ def _scalar(v: Any) -> Any:
 def _record_to_item(rec: dict[str, Any], fm: FieldMap, file: str, line: int) -> Item:
     raw = rec  # ids hash the record as stored, before any adapter reshapes it
     if fm.adapter is not None:
+        adapter = build().row_adapters[fm.adapter]
         try:
-            rec = ROW_ADAPTERS.get(fm.adapter)(dict(rec), RowContext(path=file, line=line))
+            rec = adapter(dict(rec), RowContext(path=file, line=line))
         except (KeyError, ValueError, TypeError, IndexError) as e:
             raise DataError(f"row adapter {fm.adapter!r} failed: {e}", file=file, line=line) from e
 
@@ -360,14 +327,12 @@ def _record_to_item(rec: dict[str, Any], fm: FieldMap, file: str, line: int) -> 
 
 def reads_data_root(src: Generated) -> bool:
     """Whether a generator builds its items from pinned benchmark files (KoBBQ orders, long context)."""
-    import sovereval.bench.generated  # noqa: F401  (registers the project's generators)
-
-    return "data_root" in inspect.signature(GENERATORS.get(src.generator)).parameters
+    return "data_root" in inspect.signature(build().generators[src.generator].fn).parameters
 
 
 def _load_source(src: LocalFiles | HubFiles | Generated, fm: FieldMap, data_root: Path | None) -> list[Item]:
     if isinstance(src, Generated):
-        gen = GENERATORS.get(src.generator)
+        gen = build().generators[src.generator]
         params = dict(src.params)
         if data_root is not None and reads_data_root(src):
             params.setdefault("data_root", data_root)
@@ -465,63 +430,3 @@ def select_fewshot(decl: BenchmarkDecl, item: Item, pool: list[Item]) -> list[It
         return cands[: fs.k]
     rng = random.Random(int.from_bytes(_hash_key(fs.seed, item.id)[:8], "big"))
     return rng.sample(cands, fs.k)
-
-
-# --------------------------------------------------------------------------------------------------
-# Row adapters for odd formats
-# --------------------------------------------------------------------------------------------------
-
-
-@ROW_ADAPTERS.register("mmlu_subject")
-def _mmlu_subject(row: dict[str, Any], ctx: RowContext) -> dict[str, Any]:
-    """MMLU (cais/mmlu CSV export): the subject comes from the file name, ``<subject>_<split>.csv``."""
-    stem = Path(ctx.path).name.removesuffix(".gz").removesuffix(".csv")
-    subject = re.sub(r"_(test|dev|val|validation|train)$", "", stem)
-    return {**row, "subject": subject, "subject_name": subject.replace("_", " ")}
-
-
-@ROW_ADAPTERS.register("gsm8k")
-def _gsm8k(row: dict[str, Any], ctx: RowContext) -> dict[str, Any]:
-    """GSM8K: ``answer`` is the worked solution ending ``#### N``; keep it as ``solution``, answer = N."""
-    solution = str(row["answer"])
-    if "####" not in solution:
-        raise ValueError("answer has no '#### N' final line")
-    final = solution.rsplit("####", 1)[1].strip().replace(",", "")
-    return {**row, "solution": solution, "answer": final}
-
-
-@ROW_ADAPTERS.register("kobest_copa")
-def _kobest_copa(row: dict[str, Any], ctx: RowContext) -> dict[str, Any]:
-    """KoBEST COPA: the connective lm-eval appends to the premise (원인 -> " 왜냐하면", 결과 -> " 그래서")."""
-    connector = {"원인": " 왜냐하면", "결과": " 그래서"}[str(row["question"]).strip()]
-    return {**row, "connector": connector}
-
-
-def _split_answers(s: str) -> list[str]:
-    """TruthfulQA's answer lists: ';'-separated, each closed with a period (the original's split_multi_answer)."""
-    out = []
-    for a in str(s).strip().split(";"):
-        a = a.strip()
-        if a:
-            out.append(a if a.endswith(".") else a + ".")
-    return out
-
-
-def _closed(s: str) -> str:
-    s = str(s).strip()
-    return s if s.endswith(".") else s + "."
-
-
-@ROW_ADAPTERS.register("truthfulqa_mc1")
-def _truthfulqa_mc1(row: dict[str, Any], ctx: RowContext) -> dict[str, Any]:
-    """MC1 from the CSV: the best answer (index 0) against every incorrect answer."""
-    return {**row, "choices": [_closed(row["Best Answer"])] + _split_answers(row["Incorrect Answers"]), "answer": 0}
-
-
-@ROW_ADAPTERS.register("truthfulqa_mc2")
-def _truthfulqa_mc2(row: dict[str, Any], ctx: RowContext) -> dict[str, Any]:
-    """MC2 from the CSV: all correct answers (the true set) then all incorrect answers."""
-    true, false = _split_answers(row["Correct Answers"]), _split_answers(row["Incorrect Answers"])
-    if not true or not false:
-        raise ValueError("needs at least one correct and one incorrect answer")
-    return {**row, "choices": true + false, "answer": list(range(len(true)))}

@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sovereval import __version__
+from sovereval.bench.catalog import build
 from sovereval.bench.data import find_data_root, load_fewshot_pool, load_items, select_fewshot
 from sovereval.bench.prompts import render
 from sovereval.bench.runner import Job, RunConfig, RunStats, run_jobs
-from sovereval.bench.scorers import score as score_one
 from sovereval.bench.scorers.base import Score
-from sovereval.bench.session import Caller, EpisodeContext, NotInLedger, load_episodes
+from sovereval.bench.session import Caller, EpisodeContext, NotInLedger
 from sovereval.bench.spec import BenchmarkDecl, Item, Limit
 from sovereval.bench.types import Backend, BackendError, Generation, Loglik, Request, key_for
 from sovereval.digest import sha256_hex
+from sovereval.errors import SovereValError
 from sovereval.program.records import BenchmarkResult
 from sovereval.store.ledger import Ledger, RunInfo
 
@@ -97,7 +98,7 @@ class BenchOutcome:
 UNSCORABLE = "unscorable: "  # a failure a rerun cannot fix (e.g. no parseable judgement in the ledger)
 
 
-class IncompleteRun(RuntimeError):
+class IncompleteRun(SovereValError, RuntimeError):
     def __init__(self, outcome: BenchOutcome) -> None:
         fails = outcome.failures
         unscorable = {k: v for k, v in fails.items() if v.startswith(UNSCORABLE)}
@@ -122,7 +123,12 @@ class IncompleteRun(RuntimeError):
 
 
 def items_for(decl: BenchmarkDecl, data_root: str | os.PathLike[str] | None, limit: Limit | None = None) -> list[Item]:
-    """The declaration's items, or a seeded subset (a declaration's own limit wins over ``limit``)."""
+    """The declaration's items, or a seeded subset (a declaration's own limit wins over ``limit``).
+
+    The declaration is checked against the catalog first (its scorer or episode, adapters and generator
+    must exist, its mode must be what its scorer reads), so a broken one fails before any model is asked.
+    """
+    build().check(decl)
     if limit is not None and decl.limit is None:
         decl = decl.with_(limit=limit)
     return load_items(decl, data_root)
@@ -143,8 +149,9 @@ def requests_for(decl: BenchmarkDecl, items: Sequence[Item], data_root: str | os
 
 def dispatch_order(decl: BenchmarkDecl, items: Sequence[Item]) -> list[int]:
     """The order in which items are sent: those whose few-shot exemplars are matched on the same field
-    value (MMLU's subject) next to each other, so that a server or the embedded backend can keep their
-    shared preamble in its cache.  Results never depend on it (the ledger is keyed by request)."""
+    value (MMLU's subject) next to each other, so that a server with prefix caching (vLLM, SGLang,
+    llama-server) can keep their shared preamble in its cache; the embedded backend keeps nothing between
+    requests.  Results never depend on it (the ledger is keyed by request)."""
     match = decl.fewshot.match if decl.fewshot.k else None
     if not match:
         return list(range(len(items)))
@@ -184,6 +191,7 @@ def _score_simple(decl: BenchmarkDecl, items: Sequence[Item], keys: Sequence[str
     """Scores from the ledger (``keys``: each item's request key); ``why`` maps a request key to the reason
     it failed (from the runner)."""
     have = ledger.responses(keys)
+    catalog = build()
     scores: list[Score | None] = []
     missing: dict[str, str] = {}
     for item, key in zip(items, keys, strict=True):
@@ -191,7 +199,7 @@ def _score_simple(decl: BenchmarkDecl, items: Sequence[Item], keys: Sequence[str
             scores.append(None)
             missing[item.id] = (why or {}).get(key, "no response in the ledger")
             continue
-        scores.append(score_one(decl, item, _parse(decl, have[key])))
+        scores.append(catalog.score(decl, item, _parse(decl, have[key])))
     return scores, missing
 
 
@@ -201,7 +209,7 @@ async def _run_episodes(decl: BenchmarkDecl, items: Sequence[Item], ledger: Ledg
                         data_root: str | os.PathLike[str] | None = None) -> tuple[list[Score | None], dict[str, str]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    info = load_episodes().get(decl.scorer.name)
+    info = build().episodes[decl.scorer.name]
     sem = asyncio.Semaphore(max(1, concurrency))
     root = Path(data_root) if data_root is not None else find_data_root()
 
@@ -254,7 +262,7 @@ async def evaluate(decl: BenchmarkDecl, backend: Backend, ledger: Ledger, *,
         raise ValueError(f"{decl.id}: no items")
     model, jrole, urole = Role.of(backend), Role.of(judge) if judge else None, Role.of(user) if user else None
     if decl.mode == "episode":
-        info = load_episodes().get(decl.scorer.name)
+        info = build().episodes[decl.scorer.name]
         if info.needs_judge and jrole is None:
             raise ValueError(f"benchmark {decl.id!r} needs a judge model (--judge)")
         if info.needs_user and urole is None and jrole is None:

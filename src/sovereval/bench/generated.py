@@ -16,11 +16,11 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from sovereval.bench.spec import (
-    GENERATORS,
     BenchmarkDecl,
     FewShot,
     FieldMap,
     Generated,
+    GeneratorInfo,
     ScorerRef,
     Template,
 )
@@ -120,7 +120,6 @@ def _options(rng: random.Random, answer: int, slips: list[int], k: int) -> tuple
     return [str(v) for v in values], values.index(answer)
 
 
-@GENERATORS.register("arith_word_problems")
 def arith_word_problems(seed: int, n: int, language: Literal["ko", "en"] = "ko",
                         options: int = 4) -> list[dict[str, Any]]:
     """``n`` distinct word problems: question, answer, expression, kind, options and the gold option."""
@@ -191,3 +190,5 @@ def generated_suite(seed: int = 0, n: int = 200) -> dict[str, BenchmarkDecl]:
 
 
 GENERATED: dict[str, BenchmarkDecl] = generated_suite()
+DECLARATIONS: tuple[BenchmarkDecl, ...] = tuple(GENERATED.values())
+GENERATORS: tuple[GeneratorInfo, ...] = (GeneratorInfo("arith_word_problems", arith_word_problems),)

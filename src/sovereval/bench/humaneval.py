@@ -197,7 +197,8 @@ def summarize(passed: Mapping[str, Sequence[bool]], ks: Sequence[int] = (1, 10, 
 
 
 def score_humaneval(item: Any, response: Generation, *, sandbox: Sandbox | None = None) -> Any:
-    """Scorer for the registry: ``item.fields`` holds ``prompt``, ``test``, ``entry_point``.
+    """The ``humaneval`` scorer's core (listed in :mod:`sovereval.bench.suites.core_ii`): ``item.fields``
+    holds ``prompt``, ``test``, ``entry_point``.
 
     ``value`` is 1.0 when the sample passes (pass@1 per sample; pass@k comes from :func:`summarize`).
     """

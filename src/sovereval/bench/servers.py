@@ -35,11 +35,12 @@ from sovereval.bench.llama_runtime import (
     server_binary,
     server_env,
 )
+from sovereval.errors import SovereValError
 
 __all__ = ["LlamaServer", "ServerError", "find_free_port", "server_binary"]
 
 
-class ServerError(RuntimeError):
+class ServerError(SovereValError, RuntimeError):
     pass
 
 

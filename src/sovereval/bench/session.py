@@ -2,10 +2,11 @@
 
 A benchmark whose item needs more than one request (KoMT-Bench's second turn, an LLM judge reading the
 answer, a tool-using agent talking to a simulated user) is an *episode*: an async function
-``episode(decl, item, ctx) -> Score`` registered in :data:`EPISODES` and named by the declaration's
-scorer (``mode = "episode"``).  It never talks to a backend directly; it calls ``ctx.model(request)``
-(and ``ctx.judge(request)``, ``ctx.user(request)`` where the declaration needs them), each a
-:class:`Caller`:
+``episode(decl, item, ctx) -> Score``, listed as an :class:`EpisodeInfo` by its suite (``EPISODES`` in
+:mod:`sovereval.bench.suites`), put in the catalog by :func:`sovereval.bench.catalog.build` and named by
+the declaration's scorer (``mode = "episode"``).  It never talks to a backend directly; it calls
+``ctx.model(request)`` (and ``ctx.judge(request)``, ``ctx.user(request)`` where the declaration needs
+them), each a :class:`Caller`:
 
 * a request already in the ledger is answered from the ledger (same key as the runner's:
   :func:`~sovereval.bench.types.request_key`) — so a killed episode resumes, call by call, and a
@@ -31,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sovereval.bench.spec import Registry
 from sovereval.bench.types import (
     Backend,
     BackendError,
@@ -42,6 +42,7 @@ from sovereval.bench.types import (
     Response,
     key_for,
 )
+from sovereval.errors import SovereValError
 from sovereval.store.ledger import Entry, Ledger
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from sovereval.bench.spec import BenchmarkDecl, Item
 
 
-class NotInLedger(LookupError):
+class NotInLedger(SovereValError, LookupError):
     """Replay asked for a request that was never answered (the episode or its inputs changed)."""
 
 
@@ -174,29 +175,9 @@ EpisodeFn = Callable[["BenchmarkDecl", "Item", EpisodeContext], Awaitable["Score
 
 @dataclass(frozen=True)
 class EpisodeInfo:
+    """A multi-step protocol under the name a declaration's ``scorer.name`` gives (``mode = "episode"``)."""
+
     name: str
     fn: EpisodeFn
     needs_judge: bool = False
     needs_user: bool = False
-
-
-#: ``name -> EpisodeInfo``: multi-step protocols, referred to by ``BenchmarkDecl.scorer.name`` in episode mode
-EPISODES: Registry[EpisodeInfo] = Registry("episode")
-
-
-def episode(name: str, *, needs_judge: bool = False, needs_user: bool = False) -> Callable[[EpisodeFn], EpisodeFn]:
-    """Register an episode function under ``name`` (the function is returned unchanged)."""
-
-    def deco(fn: EpisodeFn) -> EpisodeFn:
-        EPISODES.register(name)(EpisodeInfo(name=name, fn=fn, needs_judge=needs_judge, needs_user=needs_user))
-        return fn
-
-    return deco
-
-
-def load_episodes() -> Registry[EpisodeInfo]:
-    """The registry after importing every suite module (they register their episodes on import)."""
-    from sovereval.bench import suites
-
-    suites.modules()
-    return EPISODES

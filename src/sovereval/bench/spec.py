@@ -5,17 +5,19 @@ columns map onto an :class:`Item`, the prompt template it follows (pinned and ha
 sampling and scorer — and nothing about *how* to run it.  Loading lives in :mod:`sovereval.bench.data`,
 rendering in :mod:`sovereval.bench.prompts`, scoring in :mod:`sovereval.bench.scorers`.
 
-Odd formats are handled by small named functions (row adapters, generators, scorers) registered in a
-:class:`Registry`; a declaration refers to them by name, so it stays plain data: it serialises to JSON,
-and :attr:`BenchmarkDecl.version` (sha256 over the whole declaration, template included) identifies it in
-run manifests.
+Odd formats are handled by small named functions (row adapters, generators, scorers, episodes); a
+declaration refers to them by name, so it stays plain data: it serialises to JSON, and
+:attr:`BenchmarkDecl.version` (sha256 over the whole declaration, template included) identifies it in run
+manifests.  The names resolve in the catalog (:func:`sovereval.bench.catalog.build`), assembled from explicit
+lists; the catalog also checks every declaration's names, so this module imports no scorer, episode or suite.
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Iterator
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -37,42 +39,46 @@ Mode = Literal["generate", "loglik", "episode"]
 #: string: numbers, LaTeX, short answers), ``indices`` (a list of 0-based indices: several true options)
 AnswerFormat = Literal["index0", "index1", "letter", "choice_text", "bool", "text", "indices"]
 
-T = TypeVar("T")
+
+# --------------------------------------------------------------------------------------------------
+# Named functions a declaration refers to (listed by their modules, resolved by the catalog)
+# --------------------------------------------------------------------------------------------------
 
 
-class Registry(Generic[T]):
-    """A small name -> object registry filled by a decorator; unknown names fail with the known ones listed."""
+@dataclass(frozen=True)
+class RowContext:
+    """What a row adapter may know about where a record came from."""
 
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self._items: dict[str, T] = {}
-
-    def register(self, name: str) -> Callable[[T], T]:
-        def deco(obj: T) -> T:
-            if name in self._items and self._items[name] is not obj:
-                raise ValueError(f"{self.what} {name!r} is registered twice")
-            self._items[name] = obj
-            return obj
-
-        return deco
-
-    def get(self, name: str) -> T:
-        try:
-            return self._items[name]
-        except KeyError:
-            raise KeyError(f"unknown {self.what} {name!r}; known: {sorted(self._items)}") from None
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._items
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._items))
+    path: str  # relative to the data root (or the hub repository)
+    line: int  # line (JSONL, CSV/TSV: where the record ends) or record number (JSON, Parquet), 1-based
 
 
-#: ``(row: dict, ctx: RowContext) -> dict``: reshapes one raw record of an odd format (see data.py)
-ROW_ADAPTERS: Registry[Callable[..., dict[str, Any]]] = Registry("row adapter")
-#: ``(seed: int, n: int, **params) -> list[dict]``: produces raw records deterministically (see generated.py)
-GENERATORS: Registry[Callable[..., list[dict[str, Any]]]] = Registry("generator")
+#: ``(row: dict, ctx: RowContext) -> dict``: reshapes one raw record of an odd format
+RowAdapterFn = Callable[[dict[str, Any], RowContext], dict[str, Any]]
+#: ``(seed: int, n: int, **params) -> list[dict]``: produces raw records deterministically
+GeneratorFn = Callable[..., list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class RowAdapterInfo:
+    """A row adapter under the name ``FieldMap.adapter`` gives (e.g. :mod:`sovereval.bench.adapters`)."""
+
+    name: str
+    fn: RowAdapterFn
+
+    def __call__(self, row: dict[str, Any], ctx: RowContext) -> dict[str, Any]:
+        return self.fn(row, ctx)
+
+
+@dataclass(frozen=True)
+class GeneratorInfo:
+    """A record generator under the name ``Generated.generator`` gives (e.g. :mod:`sovereval.bench.generated`)."""
+
+    name: str
+    fn: GeneratorFn
+
+    def __call__(self, seed: int, n: int, **params: Any) -> list[dict[str, Any]]:
+        return self.fn(seed, n, **params)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -150,7 +156,7 @@ class HubFiles(_FileSource):
 
 
 class Generated(Frozen):
-    """Records produced by a registered generator, deterministic from ``seed``; needs no data root."""
+    """Records produced by a named generator (see :class:`GeneratorInfo`), deterministic from ``seed``."""
 
     kind: Literal["generated"] = "generated"
     generator: str
@@ -329,7 +335,9 @@ class BenchmarkDecl(Frozen):
         )
 
     ``mode`` must match what the scorer reads (``loglik`` -> a Loglik response, ``generate`` -> a
-    Generation); this is checked here, as are the scorer and row-adapter names.
+    Generation; ``episode`` -> ``scorer`` names an episode).  Names (scorer, episode, row adapter,
+    generator) are checked against the catalog: every catalogued declaration when the catalog is built,
+    any other by :meth:`sovereval.bench.catalog.Catalog.check` (which ``evaluate`` and ``rescore`` call).
     """
 
     id: Id
@@ -353,24 +361,6 @@ class BenchmarkDecl(Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> BenchmarkDecl:
-        from sovereval.bench.scorers import SCORERS  # late: scorers import this module
-
-        try:
-            if self.mode == "episode":
-                from sovereval.bench.session import load_episodes
-
-                load_episodes().get(self.scorer.name)
-            else:
-                info = SCORERS.get(self.scorer.name)
-                if info.response != self.mode:
-                    raise ValueError(f"scorer {self.scorer.name!r} scores {info.response} responses, "
-                                     f"but the benchmark's mode is {self.mode!r}")
-            if self.fields.adapter is not None:
-                from sovereval.bench import data  # noqa: F401  (registers the row adapters)
-
-                ROW_ADAPTERS.get(self.fields.adapter)
-        except KeyError as e:
-            raise ValueError(e.args[0]) from None
         if isinstance(self.source, Generated) and self.fewshot.k and self.fewshot.source is not None:
             raise ValueError("a generated benchmark draws few-shot exemplars from its own items")
         return self

@@ -16,11 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sovereval.bench import catalog
+from sovereval.bench.catalog import build
 from sovereval.bench.data import reads_data_root
 from sovereval.bench.evaluate import BenchOutcome, FailurePolicy, IncompleteRun, evaluate, rescore, to_result
 from sovereval.bench.runner import RunConfig
-from sovereval.bench.session import load_episodes
 from sovereval.bench.spec import BenchmarkDecl, Generated, Limit, LocalFiles
 from sovereval.program.records import BenchmarkResult
 from sovereval.program.spec import Program, Stage
@@ -55,9 +54,9 @@ def _stage(program: Program, stage_id: str | None) -> Stage:
 def _decls(ids: Sequence[str], data_root: str | os.PathLike[str] | None) -> tuple[BenchmarkDecl, ...] | str:
     out = []
     for bid in ids:
-        if bid not in catalog.CATALOG:
+        if bid not in build().benchmarks:
             return f"no declaration {bid!r} in the catalogue"
-        d = catalog.CATALOG[bid]
+        d = build().benchmarks[bid]
         if isinstance(d.source, Generated) and data_root is None and reads_data_root(d.source):
             return f"{bid} is generated from pinned benchmark data: give --data DIR (the layout of ../shared/benchmarks)"
         if isinstance(d.source, LocalFiles):
@@ -105,7 +104,7 @@ def plan(program: Program, stage_id: str | None = None, *, teams: Sequence[str] 
 def _needs_judge(d: BenchmarkDecl) -> bool:
     if d.mode != "episode":
         return False
-    info = load_episodes().get(d.scorer.name)
+    info = build().episodes[d.scorer.name]
     return info.needs_judge or info.needs_user
 
 

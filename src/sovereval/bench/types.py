@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 # key_for and request_key (the ledger key) live in sovereval.digest and are re-exported here
 from sovereval.digest import canonical_json_unicode, key_for, request_key  # noqa: F401
+from sovereval.errors import SovereValError
 from sovereval.program.spec import Frozen
 
 #: the canonical JSON that ledger keys are taken over (kept under its old name for callers)
@@ -137,7 +138,7 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
-class BackendError(Exception):
+class BackendError(SovereValError):
     """A failed request, classified so the runner knows whether to retry."""
 
     def __init__(self, message: str, *, kind: Literal["rate_limit", "server", "timeout", "dropped", "client", "invalid"],

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select
 
+from sovereval.errors import SovereValError
+from sovereval.program.scope import Scope
 from sovereval.store.web_schema import PanelAssignment, PanelConflict
-from sovereval.web.db import WebDB, now
-from sovereval.web.scope import Scope
+from sovereval.store.webdb import WebDB, now
 
 
-class PanelError(Exception):
+class PanelError(SovereValError):
     """A refused panel operation, with a message fit to show the person."""
 
 

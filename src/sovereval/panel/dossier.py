@@ -16,10 +16,10 @@ from sqlalchemy import insert, select
 
 from sovereval.panel.assign import PanelError
 from sovereval.program.records import BenchmarkResult, GateDecision
+from sovereval.program.scope import Scope
 from sovereval.store import StoreError
 from sovereval.store.web_schema import DossierDocument
-from sovereval.web.db import WebDB, now, utc
-from sovereval.web.scope import Scope
+from sovereval.store.webdb import WebDB, now, utc
 
 KINDS: dict[str, str] = {
     "technical_report": "Technical report",

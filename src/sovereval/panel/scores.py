@@ -17,10 +17,10 @@ from sqlalchemy import Connection, insert, select
 
 from sovereval.panel.assign import Assignments, PanelError
 from sovereval.program.records import Inputs, Rating
+from sovereval.program.scope import Scope
 from sovereval.store import StoreError, canonical_json, sha256_text
 from sovereval.store.web_schema import PanelLock, PanelScore
-from sovereval.web.db import WebDB, now, utc
-from sovereval.web.scope import Scope
+from sovereval.store.webdb import WebDB, now, utc
 
 MAX_JUSTIFICATION = 20_000
 

@@ -8,6 +8,7 @@ table header and key of a TOML text to its line so a validation error can point 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import re
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from sovereval.errors import SovereValError, locate
 from sovereval.program.records import BenchmarkResult, Inputs
 from sovereval.program.spec import Program
 
@@ -26,18 +28,16 @@ M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
-class SpecError(Exception):
+class SpecError(SovereValError):
     """A bad input file: where, what and how to fix it."""
 
-    file: str
+    file: str = dataclasses.field()  # a required field: SovereValError's class-level None is no default
     message: str
     line: int | None = None
     field: str | None = None
 
     def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "")
-        fld = f" [{self.field}]" if self.field else ""
-        return f"{where}:{fld} {self.message}"
+        return locate(self.message, self.file, self.line, self.field)
 
 
 def sha256_text(text: str) -> str:

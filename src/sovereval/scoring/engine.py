@@ -6,14 +6,12 @@ confidence intervals, rank probabilities and selection probabilities are read of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from sovereval import __version__
 from sovereval.program.load import SpecError
-from sovereval.program.records import GateDecision, Inputs, Provenance, inputs_digest
-from sovereval.program.spec import Program, Stage, SubBlock
+from sovereval.program.records import Inputs, Provenance, inputs_digest
+from sovereval.program.spec import Program, Stage
 from sovereval.scoring import normalise
 from sovereval.scoring.resample import (
     benchmark_replicates,
@@ -30,25 +28,12 @@ from sovereval.scoring.result import (
     SubblockTrace,
     TeamRow,
 )
-from sovereval.scoring.select import Ranked, lot_order, rank_and_select
+from sovereval.scoring.rules import SubblockArrays, eligibility, panel_majority, rank_with, totals_from
+from sovereval.scoring.select import lot_order
+from sovereval.scoring.sensitivity import analyse
 
 DEFAULT_SEED = 20260115
 DEFAULT_REPLICATES = 10_000
-
-
-@dataclass
-class SubblockArrays:
-    """Everything needed to (re)normalise one sub-block: item % per replicate, weights, targets."""
-
-    sb: SubBlock
-    item_ids: list[list[str]]  # per team
-    pct: np.ndarray  # (R+1, T, I)
-    weights: np.ndarray  # (T, I)
-    targets: np.ndarray | None  # (T, I)
-    basis: list[list[str]]
-    provenance: list[list[Provenance]]
-    points: np.ndarray = field(default_factory=lambda: np.empty(0))
-    raw: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 def _err(msg: str, field_: str | None = None) -> SpecError:
@@ -240,52 +225,6 @@ def score(
     return _assemble(program, stage, inputs, arrays, replicates, seed, confidence, program_sha256, methods, sensitivity)
 
 
-def totals_from(stage: Stage, sub_points: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    blocks = {b.id: sum(sub_points[s.id] for s in b.subblocks) for b in stage.blocks}
-    return blocks, sum(blocks.values())  # type: ignore[return-value]
-
-
-def eligibility(program: Program, stage: Stage, inputs: Inputs) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, GateDecision | None]], dict[str, str]]:
-    """(eligible (T,), provisional (T,), gate decisions per team, reason per ineligible team)."""
-    teams = list(stage.teams)
-    decisions = {(g.gate, g.team): g for g in inputs.gates}
-    eligible = np.ones(len(teams), dtype=bool)
-    provisional = np.zeros(len(teams), dtype=bool)
-    per_team: dict[str, dict[str, GateDecision | None]] = {}
-    reasons: dict[str, str] = {}
-    for i, tid in enumerate(teams):
-        per_team[tid] = {}
-        for gate in stage.gates:
-            d = decisions.get((gate.id, tid))
-            per_team[tid][gate.id] = d
-            status = d.status if d else "pending"
-            if status == "fail":
-                eligible[i] = False
-                reasons[tid] = f"failed gate '{gate.name or gate.id}': {d.reason if d else ''}"
-            elif status == "pending":
-                if gate.pending == "exclude":
-                    eligible[i] = False
-                    reasons[tid] = f"gate '{gate.name or gate.id}' pending (excluded until decided)"
-                else:
-                    provisional[i] = True
-    sel = stage.selection
-    if sel.panel_majority:
-        for i, tid in enumerate(teams):
-            ok, desc = panel_majority(stage, inputs, sel.panel_majority, tid, "main")
-            if not ok:
-                eligible[i] = False
-                reasons.setdefault(tid, f"no majority approval of panel {sel.panel_majority!r} ({desc})")
-    return eligible, provisional, per_team, reasons
-
-
-def panel_majority(stage: Stage, inputs: Inputs, panel_id: str, team: str, call: str) -> tuple[bool, str]:
-    votes = [a for a in inputs.approvals if a.panel == panel_id and a.team == team and a.call == call]
-    panel = next(p for p in stage.panels if p.id == panel_id)
-    size = panel.size or len(votes)
-    yes = sum(a.approve for a in votes)
-    return (size > 0 and yes > size / 2), f"approved {yes}/{size}"
-
-
 def _assemble(
     program: Program,
     stage: Stage,
@@ -409,17 +348,8 @@ def _assemble(
         lot_order=tuple(teams[i] for i in np.argsort(-lot)), reproduction=tuple(reproduction),
     )
     if with_sensitivity:
-        from sovereval.scoring.sensitivity import analyse
-
         sheet = sheet.model_copy(update={"sensitivity": analyse(program, stage, inputs, arrays, seed)})
     return sheet
-
-
-def rank_with(stage: Stage, sub_points: dict[str, np.ndarray], blocks: dict[str, np.ndarray], total: np.ndarray,
-              eligible: np.ndarray, lot: np.ndarray) -> Ranked:
-    keyed = {**sub_points, **blocks}
-    tie = [keyed[k] for k in stage.selection.tie_break]
-    return rank_and_select(stage.selection, total, tie, eligible, lot)
 
 
 def _trace(a: SubblockArrays, ti: int, stage: Stage) -> SubblockTrace:

@@ -13,8 +13,6 @@ Two families of what-ifs, on the point estimate:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from sovereval.program.records import Inputs
@@ -29,15 +27,11 @@ from sovereval.program.spec import (
 )
 from sovereval.scoring import normalise
 from sovereval.scoring.result import Flip, Sensitivity
+from sovereval.scoring.rules import SubblockArrays, eligibility, rank_with, totals_from
 from sovereval.scoring.select import lot_order
-
-if TYPE_CHECKING:
-    from sovereval.scoring.engine import SubblockArrays
 
 
 def _selection(stage: Stage, sub_points: dict[str, np.ndarray], eligible: np.ndarray, lot: np.ndarray) -> tuple[str, ...]:
-    from sovereval.scoring.engine import rank_with, totals_from
-
     blocks, total = totals_from(stage, sub_points)
     ranked = rank_with(stage, sub_points, blocks, total, eligible[None], lot)
     return tuple(t for t, s in zip(stage.teams, ranked.selected[0], strict=True) if s)
@@ -121,8 +115,6 @@ def _alternatives(sb_points: float, n_teams: int, has_targets: bool) -> list[Nor
 
 
 def analyse(program: Program, stage: Stage, inputs: Inputs, arrays: list[SubblockArrays], seed: int) -> Sensitivity:
-    from sovereval.scoring.engine import eligibility
-
     eligible, _, _, _ = eligibility(program, stage, inputs)
     lot = lot_order(len(stage.teams), seed)
     base = {a.sb.id: a.points[:1] for a in arrays}

@@ -13,47 +13,23 @@ and call ``append_only.protect()`` for every new table.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
-    Double,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
-    Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from sovereval.store.base import ID, SHA, Base
 
-ID = String(64)  # identifiers (programme, stage, team, benchmark, ...) follow spec.Id: at most 64 chars
-SHA = String(64)  # hex SHA-256
 PROVENANCE_CHECK = "provenance IN ('recorded', 'published', 'reconstructed')"
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: DateTime(timezone=True),
-        dict[str, Any]: JSON,
-        list[Any]: JSON,
-        float: Double,
-        str: Text,
-    }
 
 
 class Program(Base):
@@ -355,7 +331,8 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(SHA, unique=True)
 
 
-from sovereval.store import web_schema as _web_schema  # noqa: F401 - the web tables share Base
+# the web tables share Base: registered here so that TABLES (and the migrations' metadata) name them all
+import sovereval.store.web_schema  # noqa: F401
 
 #: every table the store writes; all of them are append-only
 TABLES: tuple[str, ...] = tuple(Base.metadata.tables)

@@ -41,6 +41,7 @@ from sqlalchemy.engine import CursorResult, RowMapping, make_url
 from sqlalchemy.exc import DBAPIError
 
 from sovereval.digest import canonical_json_ascii, sha256_hex
+from sovereval.errors import SovereValError
 from sovereval.program.records import (
     RECORD_KEYS,
     Approval,
@@ -120,7 +121,7 @@ _AUDITED: dict[str, tuple[Table, tuple[str, ...], str]] = {
 _BENCH_HEADER = ("team", "benchmark", "n", "mean", "binary", "sd", "provenance", "note")
 
 
-class StoreError(Exception):
+class StoreError(SovereValError):
     """A request the store refuses (unknown programme, changed values without a reason, ...)."""
 
 

@@ -1,6 +1,6 @@
 """ORM tables of the web application (accounts, expert panel, user chat sites, arena): append-only.
 
-These share :class:`sovereval.store.schema.Base` (one metadata, one migration chain; migration
+These share :class:`sovereval.store.base.Base` (one metadata, one migration chain; migration
 ``0003_web`` creates them and installs the append-only triggers).  Nothing here is ever updated or
 deleted: a state change is a new row.  An invitation that has been used is a row in
 ``web_invitation_uses`` (UNIQUE on the invitation, so it can be used once), a logged-out session a row
@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sovereval.store.schema import ID, SHA, Base
+from sovereval.store.base import ID, SHA, Base
 
 ROLES_CHECK = "role IN ('admin', 'expert', 'user', 'juror')"
 SUBMISSION = String(64)  # a client-chosen idempotency key (one per rendered form)

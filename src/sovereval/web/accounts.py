@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, func, insert, select
 
+from sovereval.errors import SovereValError
 from sovereval.store.web_schema import (
     WebAccount,
     WebInvitation,
@@ -24,7 +25,7 @@ from sovereval.store.web_schema import (
     WebSession,
     WebSessionEnd,
 )
-from sovereval.web.db import WebDB, now, utc
+from sovereval.store.webdb import WebDB, now, utc
 from sovereval.web.passwords import hash_password, password_problem, verify_password
 
 Role = Literal["admin", "expert", "user", "juror"]
@@ -40,7 +41,7 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{2,63}$")
 PASSWORD_ROLES: frozenset[str] = frozenset({"admin", "expert", "user"})
 
 
-class AccountError(Exception):
+class AccountError(SovereValError):
     """A refused account operation, with a message fit to show the person."""
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
+from sovereval.errors import SovereValError
 from sovereval.web.accounts import ROLES, Account
 from sovereval.web.security import csrf_ok, csrf_token
 
@@ -32,7 +33,7 @@ class Principal:
     csrf: str
 
 
-class LoginRequired(Exception):
+class LoginRequired(SovereValError):
     """Raised for anonymous requests to protected routes (GET: redirect to login; other: 401)."""
 
 

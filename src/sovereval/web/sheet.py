@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from sovereval.program.load import SpecError
 from sovereval.program.records import inputs_digest
+from sovereval.program.scope import Scope
 from sovereval.scoring.engine import DEFAULT_SEED, score
 from sovereval.scoring.result import Sheet
 from sovereval.store import StoreError
-from sovereval.web.db import WebDB
-from sovereval.web.scope import Scope
+from sovereval.store.webdb import WebDB
 
 
 @dataclass(frozen=True)

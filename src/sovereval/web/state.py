@@ -12,11 +12,11 @@ from sovereval.panel.assign import Assignments
 from sovereval.panel.dossier import Dossiers
 from sovereval.panel.scores import PanelBook
 from sovereval.program.load import load_program
+from sovereval.program.scope import Scope, make_scope
 from sovereval.store import Store
+from sovereval.store.webdb import WebDB
 from sovereval.web.accounts import Accounts
 from sovereval.web.config import WebConfig, resolve_secret
-from sovereval.web.db import WebDB
-from sovereval.web.scope import Scope, make_scope
 from sovereval.web.security import RateLimiter
 from sovereval.web.sheet import SheetService
 from sovereval.web.sites import Site

@@ -16,11 +16,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select
 
+from sovereval.bench.metering import Meter, tokens_per_s
+from sovereval.errors import SovereValError
 from sovereval.program.records import Rating
+from sovereval.program.scope import Scope
 from sovereval.store.web_schema import ChatConversation, ChatModelCard, ChatTurn, UserRating
-from sovereval.web.db import WebDB, now, utc
-from sovereval.web.metering import Meter, tokens_per_s
-from sovereval.web.scope import Scope
+from sovereval.store.webdb import WebDB, now, utc
 from sovereval.web.sites import Site
 
 MAX_PROMPT = 8000
@@ -28,7 +29,7 @@ MAX_COMMENT = 5000
 HISTORY_TURNS = 4
 
 
-class UserEvalError(Exception):
+class UserEvalError(SovereValError):
     """A refused operation, with a message fit to show the person."""
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sovereval.errors import SovereValError
+
 #: BFCL's GORILLA_TO_OPENAPI: the type names of the function docs -> JSON schema types for OpenAI tools
 GORILLA_TO_OPENAPI: dict[str, str] = {
     "integer": "integer", "number": "number", "float": "number", "string": "string", "boolean": "boolean",
@@ -49,7 +51,7 @@ JS_TYPES: dict[str, type] = {
 NESTED_CONVERSION = ("Array", "ArrayList", "array")
 
 
-class Unsupported(ValueError):
+class Unsupported(SovereValError, ValueError):
     """A doc type BFCL's converters do not handle (BFCL raises too; the answer cannot be checked)."""
 
 

@@ -24,10 +24,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from sovereval.errors import SovereValError
+
 Call = dict[str, dict[str, Any]]
 
 
-class DecodeError(ValueError):
+class DecodeError(SovereValError, ValueError):
     pass
 
 

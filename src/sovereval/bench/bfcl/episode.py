@@ -25,7 +25,6 @@ from sovereval.bench.bfcl.decode import (
 from sovereval.bench.bfcl.pinned import PinnedFile, data_root_of, load_json
 from sovereval.bench.bfcl.schema import language_docs, openai_tools
 from sovereval.bench.scorers.base import Score
-from sovereval.bench.session import episode
 from sovereval.bench.types import Generation, GenerationRequest, Message
 from sovereval.program.spec import Frozen
 
@@ -130,7 +129,6 @@ def answers_by_id(p: BfclParams, ctx: object) -> dict[str, list[Any]]:
     return {r["id"]: r["ground_truth"] for r in rows}
 
 
-@episode("bfcl")
 async def bfcl_episode(decl: BenchmarkDecl, item: Item, ctx: EpisodeContext) -> Score:
     p = params_of(decl)
     answer = None

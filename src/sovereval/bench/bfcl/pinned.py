@@ -3,7 +3,7 @@
 A declaration names each one as ``(path relative to the data root, sha256)`` in its scorer parameters, so
 the file is part of the declaration's version; the bytes are checked against the hash before anything is
 parsed and cached per process (the τ² airline database is 7 MB).  The data root is the episode context's
-``data_root`` when the runner provides one, else :func:`sovereval.bench.data.find_data_root`
+``data_root`` when the runner provides one, else :func:`sovereval.bench.dataroot.find_data_root`
 (``$SOVEREVAL_BENCH_DATA`` or ``../shared/benchmarks``).
 """
 
@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from sovereval.bench.data import ChecksumError, DataError, find_data_root
+from sovereval.bench.dataroot import ChecksumError, DataError, find_data_root
 from sovereval.program.spec import Frozen
 
 

@@ -130,7 +130,8 @@ def prompt_from_fields(key: str, fields: Mapping[str, Any]) -> Prompt:
 
 
 def score_ifeval(item: Any, response: Any, *, mode: str = "strict", level: str = "prompt") -> Any:
-    """Scorer for the registry: ``item.fields`` holds ``prompt``, ``instruction_id_list`` and ``kwargs``.
+    """The ``ifeval`` scorer (listed in :mod:`sovereval.bench.suites.core_ii`): ``item.fields`` holds
+    ``prompt``, ``instruction_id_list`` and ``kwargs``.
 
     ``value``: with ``level="prompt"`` 1.0 when every instruction is followed (``mode`` strict or loose);
     with ``level="instruction"`` the share of this prompt's instructions followed (the pooled

@@ -11,7 +11,7 @@ TruthfulQA generation judged for truthfulness and informativeness.
 * :mod:`.pairwise` — both-order comparison of two models' answers.
 * :mod:`.data` — KoMT-Bench items joined with their GPT-4 reference answers.
 
-The declarations and episode registrations are in :mod:`sovereval.bench.suites.judge`.  Every model
+The declarations and the episode list are in :mod:`sovereval.bench.suites.judge`.  Every model
 and judge call goes through the episode's ledger-backed callers, so a run resumes, a rerun asks nothing
 twice, and a replay (no backend) re-scores exactly.
 """

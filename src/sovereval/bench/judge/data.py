@@ -2,12 +2,12 @@
 
 FastChat's judge gets the reference answer of a math, reasoning or coding question from a second file
 (``reference_answer_ko/gpt-4.jsonl``: ``question_id``, ``choices[0].turns`` = the two reference turns).
-The row adapter :func:`komt_row` (registered as ``komt_bench`` by :mod:`sovereval.bench.suites.judge`) adds
+The row adapter :func:`komt_row` (listed as ``komt_bench`` by :mod:`sovereval.bench.suites.judge`) adds
 them to each such record as ``ref_turns``, so that an item carries everything its judge prompt needs and an
 episode stays a function of (declaration, item, responses).
 
 The reference file is pinned by sha256 and verified on first use.  Row adapters are not told the data
-root, so it is found as :func:`sovereval.bench.data.find_data_root` finds it (``$SOVEREVAL_BENCH_DATA``, else
+root, so it is found as :func:`sovereval.bench.dataroot.find_data_root` finds it (``$SOVEREVAL_BENCH_DATA``, else
 ``../shared/benchmarks`` from the working directory); a missing or different file is an error naming it.
 (The question file's ``reference`` field — short human answers — is not what FastChat's judge reads, and
 is not used.)
@@ -20,9 +20,9 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from sovereval.bench.data import ChecksumError, DataError, RowContext, find_data_root
+from sovereval.bench.dataroot import ChecksumError, DataError, find_data_root
 from sovereval.bench.judge.prompts import KOMT_REFERENCE_CATEGORIES
-from sovereval.bench.spec import FileRef
+from sovereval.bench.spec import FileRef, RowContext
 
 KOMT_REFERENCES = FileRef(path="komt_bench/reference_answer_ko/gpt-4.jsonl",
                           sha256="2c949fa6640e10e77f315793f6ae0de2b7f89cd9b5b6d97df19697ad10fa3347")

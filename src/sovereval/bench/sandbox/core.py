@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from sovereval.errors import SovereValError
+
 LAUNCHER = Path(__file__).with_name("_launcher.py")
 
 Status = Literal["ok", "failed", "timeout", "memory", "output_limit", "process_limit", "forbidden", "killed",
@@ -49,7 +51,7 @@ Status = Literal["ok", "failed", "timeout", "memory", "output_limit", "process_l
 UID_BASE = 3_000_000
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(SovereValError, RuntimeError):
     """Full isolation was required but the host does not allow it (not root, no namespaces)."""
 
 

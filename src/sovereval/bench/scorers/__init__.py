@@ -1,4 +1,4 @@
-"""Scorers, one module per family, registered by name in :data:`SCORERS`.
+"""Scorers, one module per family; each lists its own as ``SCORERS: tuple[ScorerInfo, ...]``.
 
 =================  ===========  ==========================================================
 name               reads        module
@@ -12,25 +12,17 @@ normalised_match   Generation   match.py    (Unicode- and Korean-aware)
 numeric            Generation   numeric.py  (GSM8K "#### N", currency, commas, signs)
 math_equiv         Generation   latex.py    (MATH-500 via math-verify)
 =================  ===========  ==========================================================
+
+Suites list further scorers (e.g. ``humaneval``, ``ifeval``, ``kobbq``, ``longctx`` in
+:mod:`sovereval.bench.suites.core_ii`).  Names resolve in the catalog: ``build().scorers["numeric"]``, and
+``build().score(decl, item, response)`` scores with a declaration's scorer and parameters (see
+:mod:`sovereval.bench.catalog`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from sovereval.bench.scorers import choice, latex, loglik, match, numeric  # noqa: F401  (registration)
-from sovereval.bench.scorers.base import SCORERS, Score, ScorerInfo, scorer
+from sovereval.bench.scorers.base import Score, ScorerInfo
 from sovereval.bench.scorers.choice import extract_choice
 from sovereval.bench.scorers.numeric import extract_number
 
-if TYPE_CHECKING:
-    from sovereval.bench.spec import BenchmarkDecl, Item
-    from sovereval.bench.types import Generation, Loglik
-
-
-def score(decl: BenchmarkDecl, item: Item, response: Generation | Loglik) -> Score:
-    """Score one response with the declaration's scorer and parameters."""
-    return SCORERS.get(decl.scorer.name)(item, response, **decl.scorer.params)
-
-
-__all__ = ["SCORERS", "Score", "ScorerInfo", "extract_choice", "extract_number", "score", "scorer"]
+__all__ = ["Score", "ScorerInfo", "extract_choice", "extract_number"]

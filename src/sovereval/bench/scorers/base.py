@@ -1,10 +1,14 @@
-"""The scorer contract and its registry.
+"""The scorer contract.
 
 A scorer is a pure function ``(item, response, **params) -> Score``.  ``value`` is in [0, 1];
 ``extracted`` is what was read from the response (a letter, a number, an expression) so that a
 dispute can see exactly what was graded; ``detail`` says which rule fired.  A scorer never raises on
 odd model output (that scores 0 with the reason in ``detail``); it raises only on a broken contract
 (a gold answer it cannot read, a response of the wrong kind or length), which is a bug upstream.
+
+Each scorer module lists its scorers as ``SCORERS: tuple[ScorerInfo, ...]`` (name, function, response
+kind); :func:`sovereval.bench.catalog.build` assembles those lists into the catalog, where declarations
+find them by name.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from sovereval.bench.spec import Item, Registry
+from sovereval.bench.spec import Item
 from sovereval.bench.types import Generation, Loglik
 from sovereval.program.spec import Frozen
 
@@ -42,19 +46,6 @@ class ScorerInfo:
             raise TypeError(f"scorer {self.name!r} reads {expected.__name__} responses, got "
                             f"{type(response).__name__}")
         return self.fn(item, response, **params)
-
-
-SCORERS: Registry[ScorerInfo] = Registry("scorer")
-
-
-def scorer(name: str, response: Literal["generate", "loglik"]) -> Callable[[ScorerFn], ScorerFn]:
-    """Register ``fn`` under ``name``; the function itself is returned unchanged."""
-
-    def deco(fn: ScorerFn) -> ScorerFn:
-        SCORERS.register(name)(ScorerInfo(name=name, fn=fn, response=response))
-        return fn
-
-    return deco
 
 
 def mcq_gold(item: Item) -> int:

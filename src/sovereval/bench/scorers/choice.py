@@ -31,7 +31,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sovereval.bench.scorers.base import Score, mcq_gold, scorer
+from sovereval.bench.scorers.base import Score, ScorerInfo, mcq_gold
 from sovereval.bench.spec import Item
 from sovereval.bench.types import Generation
 
@@ -289,7 +289,6 @@ def extract_choice(text: str, choices: tuple[str, ...]) -> Extraction:
     return Extraction(None, "none")
 
 
-@scorer("mcq_generate", response="generate")
 def mcq_generate(item: Item, response: Generation, labels: str = LETTERS) -> Score:
     """1 if the option read from the answer text is the gold one.  ``labels`` only names options in output."""
     gold = mcq_gold(item)
@@ -301,3 +300,8 @@ def mcq_generate(item: Item, response: Generation, labels: str = LETTERS) -> Sco
     if ext.rule == "ambiguous":
         detail["reason"] = "several different options named"
     return Score(value=float(ext.index == gold), extracted=extracted, detail=detail)
+
+
+SCORERS: tuple[ScorerInfo, ...] = (
+    ScorerInfo("mcq_generate", mcq_generate, "generate"),
+)

@@ -15,7 +15,7 @@ import re
 import threading
 from typing import Any
 
-from sovereval.bench.scorers.base import Score, scorer
+from sovereval.bench.scorers.base import Score, ScorerInfo
 from sovereval.bench.spec import Item
 from sovereval.bench.types import Generation
 
@@ -39,7 +39,6 @@ def _fallback(gold: str, text: str, why: str) -> Score:
     return Score(value=float(ok), extracted=pred, detail={"fallback": why, "gold": gold})
 
 
-@scorer("math_equiv", response="generate")
 def math_equiv(item: Item, response: Generation) -> Score:
     if not isinstance(item.answer, str):
         raise TypeError(f"item {item.id!r}: math_equiv needs a LaTeX string answer, got {item.answer!r}")
@@ -67,3 +66,8 @@ def math_equiv(item: Item, response: Generation) -> Score:
         return Score(value=float(ok), extracted=extracted, detail=detail)
     except Exception as e:  # noqa: BLE001 - a scorer must not crash on model output
         return Score(value=0.0, detail={**detail, "reason": f"math-verify failed: {type(e).__name__}: {e}"})
+
+
+SCORERS: tuple[ScorerInfo, ...] = (
+    ScorerInfo("math_equiv", math_equiv, "generate"),
+)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from sovereval.bench.scorers.base import Score, mcq_gold, scorer
+from sovereval.bench.scorers.base import Score, ScorerInfo, mcq_gold
 from sovereval.bench.spec import Item
 from sovereval.bench.types import Loglik
 
@@ -37,7 +37,6 @@ def _argmax(values: list[float]) -> int:
     return max(range(len(values)), key=lambda i: (values[i], -i))
 
 
-@scorer("mcq_loglik", response="loglik")
 def mcq_loglik(item: Item, response: Loglik, metric: Literal["acc", "acc_norm"] = "acc",
                norm_by: Literal["choice", "continuation"] = "continuation") -> Score:
     _check(item, response)
@@ -57,7 +56,6 @@ def mcq_loglik(item: Item, response: Loglik, metric: Literal["acc", "acc_norm"] 
     return Score(value=detail[metric], extracted=str(chosen), detail=detail)
 
 
-@scorer("truthfulqa_mc1", response="loglik")
 def truthfulqa_mc1(item: Item, response: Loglik) -> Score:
     _check(item, response)
     gold = mcq_gold(item)
@@ -68,7 +66,6 @@ def truthfulqa_mc1(item: Item, response: Loglik) -> Score:
                  detail={"pred": pred, "gold": gold, "margin": lps[gold] - best_other})
 
 
-@scorer("truthfulqa_mc2", response="loglik")
 def truthfulqa_mc2(item: Item, response: Loglik) -> Score:
     _check(item, response)
     true = item.answer
@@ -81,3 +78,10 @@ def truthfulqa_mc2(item: Item, response: Loglik) -> Score:
     value = min(1.0, max(0.0, value))
     return Score(value=value, extracted=f"{value:.6f}",
                  detail={"n_true": len(true), "n_options": len(lps), "pred": _argmax(list(lps))})
+
+
+SCORERS: tuple[ScorerInfo, ...] = (
+    ScorerInfo("mcq_loglik", mcq_loglik, "loglik"),
+    ScorerInfo("truthfulqa_mc1", truthfulqa_mc1, "loglik"),
+    ScorerInfo("truthfulqa_mc2", truthfulqa_mc2, "loglik"),
+)

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from typing import Any
 
-from sovereval.bench.scorers.base import Score, scorer
+from sovereval.bench.scorers.base import Score, ScorerInfo
 from sovereval.bench.spec import Item
 from sovereval.bench.types import Generation
 
@@ -48,16 +48,20 @@ def _golds(item: Item, aliases: str | None) -> list[str]:
     return golds
 
 
-@scorer("exact_match", response="generate")
 def exact_match(item: Item, response: Generation, strip: bool = True, aliases: str | None = None) -> Score:
     pred = response.text.strip() if strip else response.text
     golds = [g.strip() if strip else g for g in _golds(item, aliases)]
     return Score(value=float(pred in golds), extracted=pred, detail={"golds": golds})
 
 
-@scorer("normalised_match", response="generate")
 def normalised_match(item: Item, response: Generation, aliases: str | None = None) -> Score:
     pred = normalise_answer(response.text)
     golds = [normalise_answer(g) for g in _golds(item, aliases)]
     hit = bool(_variants(pred) & set(golds))
     return Score(value=float(hit), extracted=pred, detail={"golds": golds})
+
+
+SCORERS: tuple[ScorerInfo, ...] = (
+    ScorerInfo("exact_match", exact_match, "generate"),
+    ScorerInfo("normalised_match", normalised_match, "generate"),
+)

@@ -23,7 +23,7 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from sovereval.bench.scorers.base import Score, scorer
+from sovereval.bench.scorers.base import Score, ScorerInfo
 from sovereval.bench.spec import Item
 from sovereval.bench.types import Generation
 
@@ -109,7 +109,6 @@ def parse_gold(item: Item) -> Fraction:
     return nums[0][0]
 
 
-@scorer("numeric", response="generate")
 def numeric(item: Item, response: Generation, require_hashes: bool = False) -> Score:
     gold = parse_gold(item)
     if response.unclosed_reasoning:
@@ -121,3 +120,8 @@ def numeric(item: Item, response: Generation, require_hashes: bool = False) -> S
     detail = {"rule": rule, "gold": format_number(gold), "strict": float(strict), "flexible": float(flexible)}
     return Score(value=float(strict if require_hashes else flexible),
                  extracted=format_number(value) if value is not None else None, detail=detail)
+
+
+SCORERS: tuple[ScorerInfo, ...] = (
+    ScorerInfo("numeric", numeric, "generate"),
+)

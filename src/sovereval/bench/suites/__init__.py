@@ -1,18 +1,7 @@
 """Benchmark declarations beyond the core catalogue, one module per family.
 
-Each module defines ``DECLS: tuple[BenchmarkDecl, ...]`` and, by being imported, registers the scorers and
-episodes its declarations name.  :mod:`sovereval.bench.catalog` imports every module here and adds its
-declarations to ``CATALOG``; :func:`sovereval.bench.session.load_episodes` imports them too, so a
-declaration naming an episode validates wherever it is built.
+Each module exports plain tuples: ``DECLARATIONS`` (its :class:`~sovereval.bench.spec.BenchmarkDecl`\\ s) and,
+where the family brings its own named functions, ``SCORERS``, ``EPISODES``, ``ROW_ADAPTERS`` or
+``GENERATORS``.  Importing a module registers nothing; :func:`sovereval.bench.catalog.build` lists the
+modules explicitly and concatenates their tuples into the catalog.
 """
-
-from __future__ import annotations
-
-import importlib
-import pkgutil
-from types import ModuleType
-
-
-def modules() -> list[ModuleType]:
-    return [importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__)
-            if not m.name.startswith("_")]

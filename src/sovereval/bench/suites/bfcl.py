@@ -8,10 +8,10 @@ AST match (see :mod:`sovereval.bench.bfcl`).  Files and hashes: ``shared/benchma
 
 from __future__ import annotations
 
-from sovereval.bench.bfcl import episode as _episode  # noqa: F401  (registers the "bfcl" episode)
-from sovereval.bench.bfcl.episode import BfclParams
+from sovereval.bench.bfcl.episode import BfclParams, bfcl_episode
 from sovereval.bench.bfcl.pinned import PinnedFile
 from sovereval.bench.bfcl.schema import PROMPTING_SYSTEM_PROMPT
+from sovereval.bench.session import EpisodeInfo
 from sovereval.bench.spec import BenchmarkDecl, FieldMap, ScorerRef, Template, local
 from sovereval.bench.types import Sampling
 
@@ -73,4 +73,5 @@ def _decl(category: str, mode: str) -> BenchmarkDecl:
     )
 
 
-DECLS: tuple[BenchmarkDecl, ...] = tuple(_decl(c, m) for c in _FILES for m in ("fc", "prompt"))
+DECLARATIONS: tuple[BenchmarkDecl, ...] = tuple(_decl(c, m) for c in _FILES for m in ("fc", "prompt"))
+EPISODES: tuple[EpisodeInfo, ...] = (EpisodeInfo("bfcl", bfcl_episode),)

@@ -1,7 +1,7 @@
 """Benchmark engine II as declarations: HumanEval, IFEval, KoBBQ and the Korean long-context suite.
 
 The benchmark logic lives in :mod:`sovereval.bench.humaneval`, :mod:`sovereval.bench.ifeval`,
-:mod:`sovereval.bench.kobbq` and :mod:`sovereval.bench.longctx`; this module registers their scorers
+:mod:`sovereval.bench.kobbq` and :mod:`sovereval.bench.longctx`; this module lists their scorers
 (``humaneval``, ``ifeval``, ``kobbq``, ``longctx``) and two generators, and declares them so that the
 generic pipeline (``load_items`` -> ``render`` -> backend -> ``score``) runs them.  Aggregates that are
 not a mean of per-item values (pass@k, IFEval's instruction-level accuracy, KoBBQ's diff-bias) are
@@ -16,8 +16,8 @@ one item:
 * ``ko_longctx``: RULER-style long Korean documents built from KoBEST passages.
 
 A :class:`~sovereval.bench.spec.Generated` source gets only ``(seed, n, params)``; these generators also
-take ``data_root`` and, until :mod:`sovereval.bench.data` passes the loader's data root to generators
-that accept one, fall back to :func:`~sovereval.bench.data.find_data_root` (``$SOVEREVAL_BENCH_DATA``,
+take ``data_root`` (:mod:`sovereval.bench.data` passes the loader's data root to generators that accept
+one) and otherwise fall back to :func:`~sovereval.bench.dataroot.find_data_root` (``$SOVEREVAL_BENCH_DATA``,
 else ``../shared/benchmarks``).  Every file they read is checked against the sha256 in the declaration's
 ``params`` first, so the declaration's version still pins the data.
 """
@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from sovereval.bench import humaneval, kobbq
-from sovereval.bench.data import DataError, find_data_root
+from sovereval.bench.dataroot import DataError, find_data_root
 from sovereval.bench.ifeval import evaluate as ifeval
 from sovereval.bench.longctx import TASKS, approx_tokens, generate, load_boolq, load_passages
 from sovereval.bench.longctx.score import score_longctx
-from sovereval.bench.scorers.base import SCORERS, Score, ScorerFn, scorer
-from sovereval.bench.spec import GENERATORS, BenchmarkDecl, FieldMap, Generated, ScorerRef, Template, local
+from sovereval.bench.scorers.base import Score, ScorerInfo
+from sovereval.bench.spec import BenchmarkDecl, FieldMap, Generated, GeneratorInfo, ScorerRef, Template, local
 from sovereval.bench.types import Generation, Sampling
 
 DOMESTIC = "domestic"
@@ -47,16 +47,6 @@ GLOBAL = "global_common"
 # --------------------------------------------------------------------------------------------------
 # Scorers
 # --------------------------------------------------------------------------------------------------
-
-
-def _register(name: str, fn: ScorerFn) -> None:
-    """Register once; a second, different function under the same name is an error (reloads are not)."""
-    if name in SCORERS:
-        old = SCORERS.get(name).fn
-        if (old.__module__, old.__qualname__) != (fn.__module__, fn.__qualname__):
-            raise ValueError(f"scorer {name!r} is already registered by {old.__module__}.{old.__qualname__}")
-        return
-    scorer(name, "generate")(fn)
 
 
 def score_humaneval_item(item: Any, response: Generation) -> Score:
@@ -80,10 +70,12 @@ def score_longctx_item(item: Any, response: Generation) -> Score:
     return s.model_copy(update={"detail": {**s.detail, **extra}})
 
 
-_register("humaneval", score_humaneval_item)
-_register("ifeval", ifeval.score_ifeval)  # params: mode strict|loose, level prompt|instruction
-_register("kobbq", score_kobbq_item)
-_register("longctx", score_longctx_item)
+SCORERS: tuple[ScorerInfo, ...] = (
+    ScorerInfo("humaneval", score_humaneval_item, "generate"),
+    ScorerInfo("ifeval", ifeval.score_ifeval, "generate"),  # params: mode strict|loose, level prompt|instruction
+    ScorerInfo("kobbq", score_kobbq_item, "generate"),
+    ScorerInfo("longctx", score_longctx_item, "generate"),
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -110,7 +102,6 @@ def _verify(root: Path, files: dict[str, str]) -> None:
                             f"pinned copy", file=rel)
 
 
-@GENERATORS.register("kobbq_cyclic")
 def kobbq_cyclic(seed: int, n: int, *, file: str, sha256: str,
                  data_root: str | Path | None = None) -> list[dict[str, Any]]:
     """Three records per KoBBQ sample, one per cyclic option order (:func:`sovereval.bench.kobbq.expand`).
@@ -177,7 +168,6 @@ def token_counter(spec: str) -> Callable[[str], int]:
     raise ValueError(f"unknown tokenizer {spec!r}: use 'approx' or 'gguf:<model name or path>'")
 
 
-@GENERATORS.register("ko_longctx")
 def ko_longctx(seed: int, n: int, *, target_tokens: int, files: dict[str, str], tokenizer: str = "approx",
                tasks: Sequence[str] = TASKS, data_root: str | Path | None = None) -> list[dict[str, Any]]:
     """``n`` items cycling through ``tasks`` (item ``i``: task ``tasks[i % len(tasks)]``, index
@@ -351,6 +341,10 @@ def for_tokenizer(decl: BenchmarkDecl, tokenizer: str, target_tokens: int | None
                       name=f"{decl.name} [{tokenizer}, {params['target_tokens']} tokens]")
 
 
-DECLS: tuple[BenchmarkDecl, ...] = (
+DECLARATIONS: tuple[BenchmarkDecl, ...] = (
     HUMANEVAL, HUMANEVAL_COMPLETION, IFEVAL, IFEVAL_LOOSE, KOBBQ, LONGCTX_1K, LONGCTX_4K, LONGCTX_32K, LONGCTX_128K,
+)
+GENERATORS: tuple[GeneratorInfo, ...] = (
+    GeneratorInfo("kobbq_cyclic", kobbq_cyclic),
+    GeneratorInfo("ko_longctx", ko_longctx),
 )

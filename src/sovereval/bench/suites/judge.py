@@ -1,6 +1,6 @@
 """Judged benchmarks: KoMT-Bench, LogicKor (two-turn, single-answer grading) and TruthfulQA generation.
 
-The protocols live in :mod:`sovereval.bench.judge`; here they are registered as episodes and declared.
+The protocols live in :mod:`sovereval.bench.judge`; here they are listed as episodes and declared.
 Each declaration pins its data (sha256 from the SOURCE.md beside it) and the sha256 of its judge prompts
 (``scorer.params.judge_prompts_sha256``, checked against the prompts in code on every item).  All three
 need a judge model (``--judge``); its identity is recorded in every Score's detail and in the run manifest.
@@ -19,14 +19,9 @@ from sovereval.bench.judge.prompts import (
 )
 from sovereval.bench.judge.single import grade_two_turns
 from sovereval.bench.judge.truthfulqa import judge_truthfulqa
-from sovereval.bench.session import episode
-from sovereval.bench.spec import ROW_ADAPTERS, BenchmarkDecl, FieldMap, ScorerRef, Template, local
+from sovereval.bench.session import EpisodeInfo
+from sovereval.bench.spec import BenchmarkDecl, FieldMap, RowAdapterInfo, ScorerRef, Template, local
 from sovereval.bench.types import Sampling
-
-ROW_ADAPTERS.register("komt_bench")(komt_row)
-episode("komt_bench", needs_judge=True)(grade_two_turns)
-episode("logickor", needs_judge=True)(grade_two_turns)
-episode("truthfulqa_gen", needs_judge=True)(judge_truthfulqa)
 
 DOMESTIC = "domestic"
 GLOBAL = "global_common"
@@ -103,4 +98,10 @@ TRUTHFULQA_GEN = BenchmarkDecl(
          "judgements that leave the value undecided make the item a failure, not a 0.",
 )
 
-DECLS: tuple[BenchmarkDecl, ...] = (KOMT, LOGICKOR_DECL, TRUTHFULQA_GEN)
+DECLARATIONS: tuple[BenchmarkDecl, ...] = (KOMT, LOGICKOR_DECL, TRUTHFULQA_GEN)
+EPISODES: tuple[EpisodeInfo, ...] = (
+    EpisodeInfo("komt_bench", grade_two_turns, needs_judge=True),
+    EpisodeInfo("logickor", grade_two_turns, needs_judge=True),
+    EpisodeInfo("truthfulqa_gen", judge_truthfulqa, needs_judge=True),
+)
+ROW_ADAPTERS: tuple[RowAdapterInfo, ...] = (RowAdapterInfo("komt_bench", komt_row),)

@@ -14,9 +14,9 @@ reproduced.
 from __future__ import annotations
 
 from sovereval.bench.bfcl.pinned import PinnedFile
+from sovereval.bench.session import EpisodeInfo
 from sovereval.bench.spec import BenchmarkDecl, FieldMap, ScorerRef, Template, local
-from sovereval.bench.tau2 import episode as _episode  # noqa: F401  (registers the "tau2" episodes)
-from sovereval.bench.tau2.episode import Tau2Params
+from sovereval.bench.tau2.episode import Tau2Params, tau2_episode, tau2_judged_episode
 from sovereval.bench.tau2.prompts import (
     AGENT_INSTRUCTION,
     AGENT_SYSTEM,
@@ -76,10 +76,14 @@ def _decl(domain: str, *, judged: bool, suffix: str = "", note: str = "") -> Ben
     )
 
 
-DECLS: tuple[BenchmarkDecl, ...] = (
+DECLARATIONS: tuple[BenchmarkDecl, ...] = (
     _decl("airline", judged=False),
     _decl("retail", judged=True),
     _decl("retail", judged=False, suffix="-db",
           note="NL_ASSERTION (in 112 of 114 retail reward bases) is not evaluated without a judge and is left out of "
                "the product: the number is DB-only, not τ²'s retail reward."),
+)
+EPISODES: tuple[EpisodeInfo, ...] = (
+    EpisodeInfo("tau2", tau2_episode, needs_user=True),
+    EpisodeInfo("tau2_judged", tau2_judged_episode, needs_user=True, needs_judge=True),
 )

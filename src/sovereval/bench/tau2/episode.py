@@ -31,7 +31,7 @@ from pydantic import Field
 
 from sovereval.bench.bfcl.pinned import PinnedFile, data_root_of, load_json, load_text
 from sovereval.bench.scorers.base import Score
-from sovereval.bench.session import Caller, episode
+from sovereval.bench.session import Caller
 from sovereval.bench.tau2.airline import AirlineTools, airline_db
 from sovereval.bench.tau2.db import db_diff
 from sovereval.bench.tau2.prompts import OUT_OF_SCOPE, STOP, TRANSFER, scenario_text
@@ -382,13 +382,11 @@ async def play(decl: BenchmarkDecl, item: Item, ctx: EpisodeContext, *, judged: 
     return run, await reward(decl, item, p, run, root, judge)
 
 
-@episode("tau2", needs_user=True)
 async def tau2_episode(decl: BenchmarkDecl, item: Item, ctx: EpisodeContext) -> Score:
     """τ² without a judge: ``NL_ASSERTION`` (when in a task's reward basis) is reported as not evaluated."""
     return (await play(decl, item, ctx, judged=False))[1]
 
 
-@episode("tau2_judged", needs_user=True, needs_judge=True)
 async def tau2_judged_episode(decl: BenchmarkDecl, item: Item, ctx: EpisodeContext) -> Score:
     """τ² with ``NL_ASSERTION`` judged by the judge model (τ²'s prompt)."""
     return (await play(decl, item, ctx, judged=True))[1]

@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from starlette.concurrency import run_in_threadpool
 
 from sovereval.arena.battles import Arena, ArenaError
+from sovereval.bench.metering import Meter, metered
 from sovereval.bench.types import GenerationRequest, Message
 from sovereval.web.guard import Principal, principal, route
-from sovereval.web.metering import Meter, metered
 from sovereval.web.pages import render
 
 router = APIRouter()

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from sovereval.bench.metering import Meter, metered
 from sovereval.bench.types import GenerationRequest, Message
 from sovereval.web.guard import Principal, principal, route
-from sovereval.web.metering import Meter, metered
 from sovereval.web.pages import render
 from sovereval.web.routes.panel import next_submission
 from sovereval.web.userpanel import HISTORY_TURNS, MAX_PROMPT, UserEvalError

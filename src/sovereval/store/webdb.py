@@ -1,4 +1,4 @@
-"""Database access for the web modules: one write transaction with its audit event, read snapshots.
+"""Database access for the web-backed modules (web, panel, arena): one write transaction with its audit event, read snapshots.
 
 Writes go through the :class:`~sovereval.store.Store`'s serialised writer, so web rows, imported
 ratings and the hash-chained audit log share one transaction order.  Every write appends one audit
@@ -17,8 +17,8 @@ from sqlalchemy import Connection, Insert
 from sqlalchemy.engine import CursorResult
 
 import sovereval.store.web_schema  # noqa: F401 - registers the web tables on the shared metadata
-from sovereval.store import Store
 from sovereval.store import store as store_module
+from sovereval.store.store import Store
 
 
 def now() -> datetime:

@@ -1,4 +1,4 @@
-"""The programme context every web module works in: one programme version, one stage, two panels."""
+"""The programme context the web-backed modules (web, panel, arena) work in: one programme version, one stage, two panels."""
 
 from __future__ import annotations
 
