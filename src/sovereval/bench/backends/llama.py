@@ -45,7 +45,7 @@ import numpy as np
 
 from sovereval.bench.backends.llama_pack import PackedContext, groups, lcp, plan
 from sovereval.bench.backends.reasoning import AnswerStream, split_reasoning
-from sovereval.bench.llama_runtime import LlamaRuntimeError, ensure_runtime
+from sovereval.bench.llama_runtime import LlamaRuntimeError, build_record, ensure_runtime
 from sovereval.bench.models import ModelFile, resolve_model
 from sovereval.bench.types import (
     BackendError,
@@ -109,7 +109,10 @@ class LlamaBackend:
         # the scoring method is part of it: results of another method are never served from the ledger
         if loglik_mode not in LOGLIK_MODES:
             raise ValueError(f"loglik_mode must be one of {', '.join(LOGLIK_MODES)}, not {loglik_mode!r}")
-        self.endpoint = (f"embedded:llama-cpp-python/{_llama_version()}+{LOGLIK_METHOD}-{loglik_mode}"
+        # the build's ISA level too: another instruction set is another kernel, other numbers (measured:
+        # Gemma's ARC-Easy log-likelihoods move between x86-64-v3 and x86-64-v4), so never one ledger entry
+        isa = (build_record() or {}).get("isa", "unrecorded-build")
+        self.endpoint = (f"embedded:llama-cpp-python/{_llama_version()}+{isa}+{LOGLIK_METHOD}-{loglik_mode}"
                          + ("-fa" if flash_attn else ""))
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
