@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-import sovereval.store.store as store_module
+import sovereval.store.inputs as inputs_module
 from sovereval.program.records import (
     Approval,
     BenchmarkResult,
@@ -321,7 +321,7 @@ def test_import_is_all_or_nothing_on_an_exception(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("injected failure after the records were inserted")
 
-    monkeypatch.setattr(store_module, "_append_event", boom)
+    monkeypatch.setattr(inputs_module, "_append_event", boom)  # the one _import calls
     before = row_counts(raw)
     with pytest.raises(RuntimeError, match="injected"):
         do_import(store, program_sha, sample_inputs())

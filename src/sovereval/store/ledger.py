@@ -17,8 +17,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from sovereval.store.canonical import canonical_json, sha256_text
+from sovereval.store.chain import _append_event
+from sovereval.store.database import _need_actor
 from sovereval.store.schema import EvalRun, EvalRunEnd, LedgerEntry, LedgerFailure
-from sovereval.store.store import Store, _append_event, _need_actor, canonical_json, sha256_text
+from sovereval.store.store import Store
 
 CHUNK = 500
 

@@ -2,7 +2,7 @@
 
 Writes go through the :class:`~sovereval.store.Store`'s serialised writer, so web rows, imported
 ratings and the hash-chained audit log share one transaction order.  Every write appends one audit
-event (``_append_event`` of the store module) in the same transaction.
+event (``_append_event`` of :mod:`sovereval.store.chain`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Insert
 from sqlalchemy.engine import CursorResult
 
 import sovereval.store.web_schema  # noqa: F401 - registers the web tables on the shared metadata
-from sovereval.store import store as store_module
+from sovereval.store.chain import _append_event
 from sovereval.store.store import Store
 
 
@@ -57,7 +57,7 @@ class WebDB:
         conn: Connection, actor: str, action: str, entity_type: str, entity_id: str,
         detail: Mapping[str, Any], at: datetime | None = None,
     ) -> None:  # fmt: skip
-        store_module._append_event(conn, actor, action, entity_type, entity_id, detail, at or now())
+        _append_event(conn, actor, action, entity_type, entity_id, detail, at or now())
 
     @staticmethod
     def insert_id(conn: Connection, stmt: Insert) -> int:
