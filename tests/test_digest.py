@@ -1,7 +1,7 @@
 """sovereval.digest: the frozen byte formats, and one inputs digest for the CLI and the web app.
 
 The golden values below were computed with the recipes as they stood before sovereval.digest existed
-(bench/types.py ``canonical``/``key_for``, store/canonical.py ``canonical_json``, store/chain.py ``event_hash``/...): a change
+(bench/types.py ``canonical``/``key_for``, store/store.py ``canonical_json``/``event_hash``/..., now in store/canonical.py and store/chain.py): a change
 that moves one of them orphans stored ledgers or breaks stored audit hash chains.
 """
 
