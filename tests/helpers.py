@@ -125,3 +125,24 @@ def write(tmp: Path, name: str, text: str) -> Path:
     p = tmp / name
     p.write_text(text, encoding="utf-8")
     return p
+
+
+DATA_ROOT = ROOT.parent / "shared" / "benchmarks"  # the pinned benchmark data, beside the repository
+
+
+def bench_data_root() -> Path:
+    """The benchmark data root, for the tests that read the pinned data: skipped when it is missing here,
+    failed under CI=true (:func:`need`)."""
+    need(DATA_ROOT.is_dir(), f"benchmark data not found at {DATA_ROOT} (../shared/benchmarks beside the repository)")
+    return DATA_ROOT
+
+
+def source_md_hashes(root: Path) -> dict[str, str]:
+    """``{"<suite>/<file>": sha256}`` as the data root's ``*/SOURCE.md`` tables state them."""
+    import re
+
+    out = {}
+    for md in root.glob("*/SOURCE.md"):
+        for path, sha in re.findall(r"\| `([^`]+)` \| +[\d,]+ \| `([0-9a-f]{64})` \|", md.read_text("utf-8")):
+            out[f"{md.parent.name}/{path}"] = sha
+    return out

@@ -11,7 +11,6 @@ import gzip
 import hashlib
 import json
 import operator
-import os
 import re
 import shutil
 from pathlib import Path
@@ -45,8 +44,7 @@ from sovereval.bench.spec import (
 )
 from sovereval.bench.suites import core
 from sovereval.bench.types import GenerationRequest, LoglikRequest
-
-DATA_ROOT = Path(__file__).parents[1].parent / "shared" / "benchmarks"
+from tests.helpers import bench_data_root, source_md_hashes
 
 # item counts as stated in each SOURCE.md
 EXPECTED_COUNTS = {
@@ -59,12 +57,7 @@ EXPECTED_COUNTS = {
 
 @pytest.fixture(scope="module")
 def data_root() -> Path:
-    if not DATA_ROOT.is_dir():
-        reason = f"benchmark data not found at {DATA_ROOT} (../shared/benchmarks beside the repository)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires it")
-        pytest.skip(reason)
-    return DATA_ROOT
+    return bench_data_root()
 
 
 _LOADED: dict[str, list[Item]] = {}
@@ -124,16 +117,8 @@ def test_every_catalog_benchmark_loads_with_the_stated_count(data_root: Path, be
             assert isinstance(it.answer, str) and it.answer
 
 
-def _source_md_hashes(root: Path) -> dict[str, str]:
-    out = {}
-    for md in root.glob("*/SOURCE.md"):
-        for path, sha in re.findall(r"\| `([^`]+)` \| +[\d,]+ \| `([0-9a-f]{64})` \|", md.read_text("utf-8")):
-            out[f"{md.parent.name}/{path}"] = sha
-    return out
-
-
 def test_declared_hashes_match_source_md(data_root: Path) -> None:
-    stated = _source_md_hashes(data_root)
+    stated = source_md_hashes(data_root)
     checked = 0
     for decl in catalog.build().benchmarks.values():
         sources = [decl.source] + ([decl.fewshot.source] if decl.fewshot.source else [])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,7 @@ from sovereval.bench.types import (
 )
 from sovereval.store import Store
 from sovereval.store.ledger import Ledger
-from tests.helpers import require
-
-DATA_ROOT = Path(__file__).parents[1].parent / "shared" / "benchmarks"
+from tests.helpers import DATA_ROOT, bench_data_root, require
 
 COUNTS = {"simple_python": 400, "simple_java": 100, "simple_javascript": 50, "multiple": 200, "parallel": 200,
           "parallel_multiple": 200, "irrelevance": 240, "live_simple": 258, "live_parallel": 16,
@@ -49,11 +46,7 @@ UNREACHABLE = {"simple_java_36", "simple_java_64", "simple_java_65", "live_simpl
 
 @pytest.fixture(scope="module")
 def data_root() -> Path:
-    if not DATA_ROOT.is_dir():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"benchmark data not found at {DATA_ROOT}; CI=true requires it")
-        pytest.skip(f"benchmark data not found at {DATA_ROOT}")
-    return DATA_ROOT
+    return bench_data_root()
 
 
 @pytest.fixture(autouse=True)

@@ -269,17 +269,17 @@ def test_shipped_programmes_name_only_declared_benchmarks(name: str) -> None:
 
 def test_paired_differences_detect_what_separate_intervals_hide() -> None:
     from sovereval.program.records import BenchmarkResult
-    from sovereval.report.runs import paired_differences
+    from sovereval.scoring.runs import paired_differences
 
     ids = tuple(f"q{i}" for i in range(200))
     base = [float(i % 2) for i in range(200)]  # 50 %
     better = [1.0 if i % 10 == 0 else v for i, v in enumerate(base)]  # 60 %: wins 20 items, loses none
     a = BenchmarkResult(team="a", benchmark="x", item_ids=ids, scores=tuple(better))
     b = BenchmarkResult(team="b", benchmark="x", item_ids=ids, scores=tuple(base))
-    ((item, ta, tb, est, lo, hi, method),) = paired_differences([a, b], replicates=2000, seed=1)
-    assert (item, ta, tb) == ("x", "a", "b") and est == pytest.approx(10.0)  # 20 of 200 items
-    assert 0 < lo < est < hi < 20  # paired: the CI excludes 0 although the two 95% CIs (about ±7) overlap
-    assert "paired" in method
+    (d,) = paired_differences([a, b], replicates=2000, seed=1)
+    assert (d.item, d.team_a, d.team_b) == ("x", "a", "b") and d.estimate == pytest.approx(10.0)  # 20 of 200 items
+    assert 0 < d.lo < d.estimate < d.hi < 20  # paired: the CI excludes 0 although the two 95% CIs (about ±7) overlap
+    assert "paired" in d.method
 
 
 CATEGORIES = """

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,19 +43,12 @@ from sovereval.bench.types import (
 )
 from sovereval.store import Store
 from sovereval.store.ledger import Entry, Ledger
-from tests.helpers import require
-
-DATA_ROOT = Path(__file__).parents[1].parent / "shared" / "benchmarks"
+from tests.helpers import bench_data_root, require
 
 
 @pytest.fixture(scope="module")
 def data_root() -> Path:
-    if not DATA_ROOT.is_dir():
-        reason = f"benchmark data not found at {DATA_ROOT}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires it")
-        pytest.skip(reason)
-    return DATA_ROOT
+    return bench_data_root()
 
 
 def run(coro: Any) -> Any:

@@ -7,7 +7,6 @@ answers used as model outputs) skip without ``../shared/benchmarks`` unless ``CI
 from __future__ import annotations
 
 import math
-import os
 import threading
 from pathlib import Path
 
@@ -21,11 +20,11 @@ from sovereval.bench.scorers.match import normalise_answer
 from sovereval.bench.spec import Item
 from sovereval.bench.suites import core
 from sovereval.bench.types import Generation, Loglik
+from tests.helpers import bench_data_root
 
 SCORERS = catalog.build().scorers  # name -> ScorerInfo
 score = catalog.build().score  # (decl, item, response) -> Score with the declaration's scorer and parameters
 
-DATA_ROOT = Path(__file__).parents[1].parent / "shared" / "benchmarks"
 
 CITIES = ("Paris", "London", "Berlin", "Madrid")
 NUMS = ("10", "12", "14", "16")
@@ -35,12 +34,7 @@ KO = ("서울", "부산", "대구", "인천")
 
 @pytest.fixture(scope="module")
 def data_root() -> Path:
-    if not DATA_ROOT.is_dir():
-        reason = f"benchmark data not found at {DATA_ROOT} (../shared/benchmarks beside the repository)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true requires it")
-        pytest.skip(reason)
-    return DATA_ROOT
+    return bench_data_root()
 
 
 def gen(text: str, **kw: object) -> Generation:

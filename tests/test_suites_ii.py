@@ -5,7 +5,6 @@ long-context suite through the generic pipeline (load_items -> render -> score),
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from sovereval.bench.spec import BenchmarkDecl, Generated, Item, Limit, LocalFil
 from sovereval.bench.suites import core_ii
 from sovereval.bench.summaries import SUMMARIES, macro_f1, summary
 from sovereval.bench.types import Generation, GenerationRequest, Loglik, Sampling
-from tests.helpers import need, require
+from tests.helpers import need, require, source_md_hashes
 
 BENCHMARKS, SCORERS, score = build().benchmarks, build().scorers, build().score
 
@@ -94,16 +93,8 @@ def test_declared_in_the_catalog_with_placement() -> None:
                        "ko-longctx-128k": 131072}
 
 
-def _source_md_hashes(root: Path) -> dict[str, str]:
-    out = {}
-    for md in root.glob("*/SOURCE.md"):
-        for path, sha in re.findall(r"\| `([^`]+)` \| +[\d,]+ \| `([0-9a-f]{64})` \|", md.read_text("utf-8")):
-            out[f"{md.parent.name}/{path}"] = sha
-    return out
-
-
 def test_every_pin_matches_source_md(data_root: Path) -> None:
-    stated = _source_md_hashes(data_root)
+    stated = source_md_hashes(data_root)
     checked = 0
     for d in core_ii.DECLARATIONS:
         if isinstance(d.source, LocalFiles):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -35,9 +34,8 @@ from sovereval.bench.types import (
 )
 from sovereval.store import Store
 from sovereval.store.ledger import Ledger
-from tests.helpers import require
+from tests.helpers import DATA_ROOT, bench_data_root, require
 
-DATA_ROOT = Path(__file__).parents[1].parent / "shared" / "benchmarks"
 DECLS = {d.id: d for d in suite.DECLARATIONS}
 
 #: gold actions that fail on the data as shipped (checked by hand; they fail upstream too): lookups of ids that
@@ -50,11 +48,7 @@ RETAIL_WRITE_FAILS = {"64", "105"}
 
 @pytest.fixture(scope="module")
 def data_root() -> Path:
-    if not DATA_ROOT.is_dir():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"benchmark data not found at {DATA_ROOT}; CI=true requires it")
-        pytest.skip(f"benchmark data not found at {DATA_ROOT}")
-    return DATA_ROOT
+    return bench_data_root()
 
 
 _ITEMS: dict[str, list[Item]] = {}

@@ -57,14 +57,15 @@ def _import_results(store, program: Program, psha: str, stage_id: str, run: Stag
 
 
 def _show(run: StageRun, replicates: int, seed: int) -> None:
-    from sovereval.report.runs import differences_table, paired_differences, results_table
+    from sovereval.report.runs import differences_table, results_table
+    from sovereval.scoring.runs import measured_results
 
     sources = {k: ", ".join(f"{o.decl.id} (run {o.run_id}" + (f", judge {o.judge.name})" if o.judge else ")")
                             for o in v) for k, v in run.outcomes.items()}
-    console.out.print(results_table(run.results, replicates=replicates, seed=seed, sources=sources))
-    diffs = paired_differences(run.results, replicates=replicates, seed=seed)
-    if diffs:
-        console.out.print(differences_table(diffs))
+    measured = measured_results(run.results, replicates=replicates, seed=seed)
+    console.out.print(results_table(measured.intervals, sources=sources))
+    if measured.differences:
+        console.out.print(differences_table(measured.differences))
     for line in run.plan.skipped:
         console.out.print(f"[yellow]not run[/]: {line}", highlight=False)
     for line in run.incomplete:

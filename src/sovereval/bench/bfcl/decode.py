@@ -21,7 +21,7 @@ import ast
 import json
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sovereval.errors import SovereValError
@@ -185,9 +185,10 @@ _OPEN, _CLOSE = "([{", ")]}"
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 
 
-def _split_top(text: str, sep: str = ",") -> list[str]:
-    """Split at ``sep`` outside brackets, string/char literals and generic angle brackets."""
-    parts, depth, angle, quote, start, i = [], 0, 0, "", 0, 0
+def _unquoted(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """Each character of ``text`` from ``start`` outside string/char literals (backslash escapes
+    honoured) as ``(index, char, bracket depth after it)``; raises DecodeError if a literal never ends."""
+    depth, quote, i = 0, "", start
     while i < len(text):
         c = text[i]
         if quote:
@@ -198,19 +199,26 @@ def _split_top(text: str, sep: str = ",") -> list[str]:
                 quote = ""
         elif c in "\"'`":
             quote = c
-        elif c in _OPEN:
-            depth += 1
-        elif c in _CLOSE:
-            depth -= 1
-        elif c == "<" and i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_"):
+        else:
+            depth += (c in _OPEN) - (c in _CLOSE)
+            yield i, c, depth
+        i += 1
+    if quote:
+        raise DecodeError("unbalanced brackets or quotes")
+
+
+def _split_top(text: str, sep: str = ",") -> list[str]:
+    """Split at ``sep`` outside brackets, string/char literals and generic angle brackets."""
+    parts, depth, angle, start = [], 0, 0, 0
+    for i, c, depth in _unquoted(text):
+        if c == "<" and i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_"):
             angle += 1
         elif c == ">" and angle:
             angle -= 1
         elif c == sep and depth == 0 and angle == 0:
             parts.append(text[start:i])
             start = i + 1
-        i += 1
-    if quote or depth:
+    if depth:
         raise DecodeError("unbalanced brackets or quotes")
     parts.append(text[start:])
     return parts
@@ -223,25 +231,10 @@ def decode_source_call(text: str) -> list[Call]:
     if not m:
         raise DecodeError("no call of the form name(...) found")
     name = re.sub(r"\s+", "", m.group(1))
-    depth, quote, end, i = 0, "", -1, m.end() - 1
-    while i < len(inner):
-        c = inner[i]
-        if quote:
-            if c == "\\":
-                i += 2
-                continue
-            if c == quote:
-                quote = ""
-        elif c in "\"'`":
-            quote = c
-        elif c in _OPEN:
-            depth += 1
-        elif c in _CLOSE:
-            depth -= 1
-            if depth == 0:
-                end = i
-                break
-        i += 1
+    try:  # the parenthesis that closes the one after the name
+        end = next((i for i, c, depth in _unquoted(inner, m.end() - 1) if c in _CLOSE and depth == 0), -1)
+    except DecodeError:  # a literal that never ends
+        end = -1
     if end < 0:
         raise DecodeError("the call's parenthesis is never closed")
     args: dict[str, Any] = {}

@@ -94,6 +94,19 @@ def _first_rule(text: str, rules: dict[str, re.Pattern[str]], order: tuple[str, 
     return None
 
 
+def _judgement(hit: tuple[str, list[Any]] | None, accept: Callable[[Any], bool] = lambda v: True) -> Judgement:
+    """What `_first_rule` found: unparseable (nothing), ambiguous (disagreeing matches), out of range (a
+    value ``accept`` refuses), else ok."""
+    if hit is None:
+        return Judgement(status="unparseable")
+    rule, found = hit
+    if len(set(found)) > 1:
+        return Judgement(status="ambiguous", rule=rule, candidates=tuple(found))
+    if not accept(found[0]):
+        return Judgement(status="out_of_range", rule=rule, candidates=tuple(found))
+    return Judgement(status="ok", value=found[0], rule=rule, candidates=tuple(found))
+
+
 def _number(m: re.Match[str]) -> float:
     groups = m.groupdict()
     raw = next(groups[g] for g in ("n", "m", "e") if groups.get(g) is not None)
@@ -104,17 +117,8 @@ def parse_grade(text: str, *, scale: tuple[float, float] = (1, 10),
                 prefer: Literal["brackets", "label"] = "brackets") -> Judgement:
     """A grade on ``scale`` (inclusive) from a judge's output; see the module docstring for the rules."""
     order = _DEFAULT_ORDER if prefer == "brackets" else ("label", *(r for r in _DEFAULT_ORDER if r != "label"))
-    hit = _first_rule(normalise(text), _GRADE_RULES, order, _number)
-    if hit is None:
-        return Judgement(status="unparseable")
-    rule, found = hit
-    if len(set(found)) > 1:
-        return Judgement(status="ambiguous", rule=rule, candidates=tuple(found))
-    v = found[0]
     lo, hi = scale
-    if not lo <= v <= hi:
-        return Judgement(status="out_of_range", rule=rule, candidates=tuple(found))
-    return Judgement(status="ok", value=v, rule=rule, candidates=tuple(found))
+    return _judgement(_first_rule(normalise(text), _GRADE_RULES, order, _number), lambda v: lo <= v <= hi)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -137,14 +141,8 @@ def _verdict(m: re.Match[str]) -> str:
 
 def parse_verdict(text: str) -> Judgement:
     """``A``, ``B`` or ``tie`` (``[[C]]``) from a pairwise judgement."""
-    hit = _first_rule(unicodedata.normalize("NFKC", text).replace("*", ""), _VERDICT_RULES,
-                      ("brackets", "label"), _verdict)
-    if hit is None:
-        return Judgement(status="unparseable")
-    rule, found = hit
-    if len(set(found)) > 1:
-        return Judgement(status="ambiguous", rule=rule, candidates=tuple(found))
-    return Judgement(status="ok", value=found[0], rule=rule, candidates=tuple(found))
+    return _judgement(_first_rule(unicodedata.normalize("NFKC", text).replace("*", ""), _VERDICT_RULES,
+                                  ("brackets", "label"), _verdict))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -160,10 +158,4 @@ def parse_yes_no(text: str, label: str) -> Judgement:
         "brackets": re.compile(r"\[\[\s*(?P<v>yes|no)\s*\]\]", re.IGNORECASE),
         "bare": re.compile(r"\A\W*(?P<v>yes|no)\W*\Z", re.IGNORECASE),
     }
-    hit = _first_rule(t, rules, ("label", "brackets", "bare"), lambda m: m.group("v").lower() == "yes")
-    if hit is None:
-        return Judgement(status="unparseable")
-    rule, found = hit
-    if len(set(found)) > 1:
-        return Judgement(status="ambiguous", rule=rule, candidates=tuple(found))
-    return Judgement(status="ok", value=found[0], rule=rule, candidates=tuple(found))
+    return _judgement(_first_rule(t, rules, ("label", "brackets", "bare"), lambda m: m.group("v").lower() == "yes"))

@@ -11,19 +11,13 @@ from sovereval.panel.reliability import reliability
 from sovereval.panel.scores import export_ratings
 from sovereval.store import ConflictError
 from sovereval.web.accounts import ROLES
-from sovereval.web.guard import Principal, principal, route
+from sovereval.web.guard import route, signed_in
 from sovereval.web.pages import render
 from sovereval.web.userpanel import UserEvalError
 
 router = APIRouter()
 ADMIN = frozenset({"admin"})
 PROFILE_FIELDS = ("gender", "region", "age", "proficiency")
-
-
-def _me(request: Request) -> Principal:
-    p = principal(request)
-    assert p is not None
-    return p
 
 
 def _back(anchor: str = "", note: str = "") -> RedirectResponse:
@@ -69,7 +63,7 @@ def invite(request: Request, role: Annotated[str, Form()], note: Annotated[str, 
             bad = state.arena.quotas.check_profile(profile)
             if bad:
                 raise UserEvalError(bad)
-    token = state.accounts.invite(_me(request).account.username, role, note=note, profile=profile)  # type: ignore[arg-type]
+    token = state.accounts.invite(signed_in(request).account.username, role, note=note, profile=profile)  # type: ignore[arg-type]
     return RedirectResponse(f"/admin?invite={token}#invitations", status_code=303)
 
 
@@ -80,14 +74,14 @@ def assign(request: Request, expert: Annotated[int, Form()], team: Annotated[str
     acc = state.accounts.by_id(expert)
     if acc is None or acc.role != "expert":
         raise UserEvalError("choose an expert account")
-    state.assignments.assign(_me(request).account.username, expert, team, active == "1")
+    state.assignments.assign(signed_in(request).account.username, expert, team, active == "1")
     return _back("panel")
 
 
 @route(router, "POST", "/admin/conflicts", ADMIN)
 def conflict(request: Request, expert: Annotated[int, Form()], team: Annotated[str, Form()],
              reason: Annotated[str, Form()]) -> Response:  # fmt: skip
-    request.app.state.web.assignments.declare_conflict(_me(request).account.username, expert, team, reason)
+    request.app.state.web.assignments.declare_conflict(signed_in(request).account.username, expert, team, reason)
     return _back("panel")
 
 
@@ -98,19 +92,19 @@ async def upload(request: Request, team: Annotated[str, Form()], kind: Annotated
 
     content = await file.read()
     state = request.app.state.web
-    await run_in_threadpool(state.dossiers.upload, _me(request).account.username, team, kind, file.filename or "", content)
+    await run_in_threadpool(state.dossiers.upload, signed_in(request).account.username, team, kind, file.filename or "", content)
     return _back("dossiers")
 
 
 @route(router, "POST", "/admin/panel/lock", ADMIN)
 def lock(request: Request, reason: Annotated[str, Form()] = "") -> Response:
-    batch = request.app.state.web.book.lock(_me(request).account.username, reason)
+    batch = request.app.state.web.book.lock(signed_in(request).account.username, reason)
     return _back("panel", f"panel locked; scores imported as input batch {batch}")
 
 
 @route(router, "POST", "/admin/panel/unlock", ADMIN)
 def unlock(request: Request, reason: Annotated[str, Form()] = "") -> Response:
-    request.app.state.web.book.unlock(_me(request).account.username, reason)
+    request.app.state.web.book.unlock(signed_in(request).account.username, reason)
     return _back("panel", "panel unlocked")
 
 
@@ -119,7 +113,7 @@ def export_users(request: Request, reason: Annotated[str, Form()] = "") -> Respo
     state = request.app.state.web
     ratings = state.users.ratings()
     try:
-        batch = export_ratings(state.db, state.scope, ratings, _me(request).account.username,
+        batch = export_ratings(state.db, state.scope, ratings, signed_in(request).account.username,
                                f"web:user-export:{state.scope.user_panel}", reason.strip() or None)  # fmt: skip
     except ConflictError as e:
         raise UserEvalError(f"{len(e.changed)} user rating(s) changed since the last export; give a reason") from e
@@ -129,7 +123,7 @@ def export_users(request: Request, reason: Annotated[str, Form()] = "") -> Respo
 @route(router, "GET", "/admin/sheet", ADMIN)
 def sheet(request: Request) -> HTMLResponse:
     state = request.app.state.web
-    view = state.sheets.current(_me(request).account.username)
+    view = state.sheets.current(signed_in(request).account.username)
     return render(request, "sheet.html", {"view": view, "summary": state.users.summary()} | panel_overview(request))
 
 

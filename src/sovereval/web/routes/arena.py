@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import quote
 
-import anyio
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from sovereval.arena.battles import Arena, ArenaError
-from sovereval.bench.metering import Meter, metered
 from sovereval.bench.types import GenerationRequest, Message
-from sovereval.web.guard import Principal, principal, route
-from sovereval.web.pages import render
+from sovereval.web.guard import route, signed_in
+from sovereval.web.pages import metered_stream, render
 
 router = APIRouter()
 JUROR = frozenset({"juror"})
-
-
-def _me(request: Request) -> Principal:
-    p = principal(request)
-    assert p is not None
-    return p
 
 
 def _arena(request: Request) -> Arena:
@@ -42,14 +33,14 @@ def arena_home(request: Request) -> HTMLResponse:
 
 @route(router, "POST", "/arena/battles", JUROR, bucket="model")
 def new_battle(request: Request, prompt: Annotated[str, Form()]) -> Response:
-    me = _me(request).account
+    me = signed_in(request).account
     bid = _arena(request).new_battle(me.id, me.username, prompt)
     return RedirectResponse(f"/arena/battles/{quote(bid)}", status_code=303)
 
 
 @route(router, "GET", "/arena/battles/{bid}", JUROR)
 def battle_page(request: Request, bid: str) -> HTMLResponse:
-    b = _arena(request).battle(bid, _me(request).account.id)
+    b = _arena(request).battle(bid, signed_in(request).account.id)
     reveal = _reveal(request, b.team_a, b.team_b) if b.voted else None
     return render(request, "battle.html", {"b": b, "reveal": reveal})
 
@@ -67,29 +58,19 @@ async def stream_answer(request: Request, bid: str, side: str) -> Response:
     if side not in ("a", "b"):
         raise HTTPException(404, "no such side")
     arena = _arena(request)
-    me = _me(request).account
+    me = signed_in(request).account
     b = await run_in_threadpool(arena.battle, bid, me.id)
     if side in b.answers:
         raise ArenaError("this answer is complete")
     site = request.app.state.web.sites[b.team_a if side == "a" else b.team_b]
     req = GenerationRequest(messages=(Message(role="system", content=site.system_prompt),
                                       Message(role="user", content=b.prompt)), sampling=site.sampling)  # fmt: skip
-    meter = Meter()
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in metered(site.backend, req, meter):
-                yield chunk.encode("utf-8")
-        finally:
-            with anyio.CancelScope(shield=True):
-                await run_in_threadpool(arena.save_answer, b, side, meter)
-
-    return StreamingResponse(body(), media_type="text/plain; charset=utf-8", headers={"X-Accel-Buffering": "no"})
+    return metered_stream(site.backend, req, lambda meter: arena.save_answer(b, side, meter))
 
 
 @route(router, "GET", "/arena/battles/{bid}/answers/{side}", JUROR)
 def answer_fragment(request: Request, bid: str, side: str) -> HTMLResponse:
-    b = _arena(request).battle(bid, _me(request).account.id)
+    b = _arena(request).battle(bid, signed_in(request).account.id)
     if side not in b.answers:
         raise HTTPException(404, "no answer yet")
     return render(request, "_answer.html", {"text": b.answers[side], "side": side})
@@ -97,7 +78,7 @@ def answer_fragment(request: Request, bid: str, side: str) -> HTMLResponse:
 
 @route(router, "POST", "/arena/battles/{bid}/vote", JUROR)
 def vote(request: Request, bid: str, outcome: Annotated[str, Form()]) -> Response:
-    me = _me(request).account
+    me = signed_in(request).account
     result = _arena(request).vote(bid, me.id, me.username, outcome)
     reveal = _reveal(request, result.team_a, result.team_b)
     if "hx-request" in request.headers:

@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import quote
 
-import anyio
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from sovereval.bench.metering import Meter, metered
 from sovereval.bench.types import GenerationRequest, Message
-from sovereval.web.guard import Principal, principal, route
-from sovereval.web.pages import render
+from sovereval.web.guard import route, signed_in
+from sovereval.web.pages import metered_stream, render
 from sovereval.web.routes.panel import next_submission
 from sovereval.web.userpanel import HISTORY_TURNS, MAX_PROMPT, UserEvalError
 
 router = APIRouter()
 USER = frozenset({"user"})
-
-
-def _me(request: Request) -> Principal:
-    p = principal(request)
-    assert p is not None
-    return p
 
 
 @route(router, "GET", "/chat", USER)
@@ -40,7 +31,7 @@ def sites(request: Request) -> HTMLResponse:
 def site_page(request: Request, label: str, c: str = "") -> HTMLResponse:
     users = request.app.state.web.users
     site = users.site(label)
-    me = _me(request).account
+    me = signed_in(request).account
     convs = users.conversations(me.id, site.team)
     conv = users.conversation(c, me.id) if c else None
     if conv is not None and conv.team != site.team:
@@ -57,7 +48,7 @@ def site_page(request: Request, label: str, c: str = "") -> HTMLResponse:
 def new_conversation(request: Request, label: str) -> Response:
     users = request.app.state.web.users
     site = users.site(label)
-    me = _me(request).account
+    me = signed_in(request).account
     cid = users.new_conversation(me.id, me.username, site.team)
     return RedirectResponse(f"/chat/{quote(label)}?c={cid}", status_code=303)
 
@@ -66,7 +57,7 @@ def new_conversation(request: Request, label: str) -> Response:
 def turns_fragment(request: Request, label: str, cid: str) -> HTMLResponse:
     users = request.app.state.web.users
     site = users.site(label)
-    conv = users.conversation(cid, _me(request).account.id)
+    conv = users.conversation(cid, signed_in(request).account.id)
     if conv.team != site.team:
         raise UserEvalError("no such conversation")
     return render(request, "_turns.html", {"turns": users.turns(conv.id)})
@@ -76,7 +67,7 @@ def turns_fragment(request: Request, label: str, cid: str) -> HTMLResponse:
 async def turn(request: Request, label: str, c: Annotated[str, Form()], prompt: Annotated[str, Form()]) -> Response:
     users = request.app.state.web.users
     site = users.site(label)
-    me = _me(request).account
+    me = signed_in(request).account
     prompt = prompt.strip()
     if not prompt:
         raise UserEvalError("write a prompt first")
@@ -91,17 +82,7 @@ async def turn(request: Request, label: str, c: Annotated[str, Form()], prompt: 
         messages += [Message(role="user", content=t.prompt), Message(role="assistant", content=t.answer)]
     messages.append(Message(role="user", content=prompt))
     req = GenerationRequest(messages=tuple(messages), sampling=site.sampling)
-    meter = Meter()
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in metered(site.backend, req, meter):
-                yield chunk.encode("utf-8")
-        finally:
-            with anyio.CancelScope(shield=True):  # a closed tab still records the turn
-                await run_in_threadpool(users.save_turn, conv, me.username, prompt, meter)
-
-    return StreamingResponse(body(), media_type="text/plain; charset=utf-8", headers={"X-Accel-Buffering": "no"})
+    return metered_stream(site.backend, req, lambda meter: users.save_turn(conv, me.username, prompt, meter))
 
 
 @route(router, "POST", "/chat/{label}/ratings", USER)
@@ -109,7 +90,7 @@ async def rate(request: Request, label: str, c: Annotated[str, Form()], submissi
                comment: Annotated[str, Form()] = "") -> Response:  # fmt: skip
     users = request.app.state.web.users
     site = users.site(label)
-    me = _me(request).account
+    me = signed_in(request).account
     conv = await run_in_threadpool(users.conversation, c, me.id)
     if conv.team != site.team:
         raise UserEvalError("no such conversation")

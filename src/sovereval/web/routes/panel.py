@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sovereval.panel.assign import PanelError
-from sovereval.web.guard import Principal, principal, route
+from sovereval.web.guard import route, signed_in
 from sovereval.web.pages import render
 
 router = APIRouter()
@@ -23,16 +23,10 @@ def next_submission() -> str:
     return f'<input type="hidden" name="submission" id="submission" value="{uuid.uuid4()}" hx-swap-oob="true">'
 
 
-def _me(request: Request) -> Principal:
-    p = principal(request)
-    assert p is not None
-    return p
-
-
 @route(router, "GET", "/panel", EXPERT)
 def my_panel(request: Request) -> HTMLResponse:
     state = request.app.state.web
-    me = _me(request).account
+    me = signed_in(request).account
     with state.db.read() as conn:
         assignments = state.assignments.list(conn, me.id)
         mine = state.book.current(conn, me.id)
@@ -43,14 +37,14 @@ def my_panel(request: Request) -> HTMLResponse:
 
 @route(router, "POST", "/panel/conflicts", EXPERT)
 def declare(request: Request, team: Annotated[str, Form()], reason: Annotated[str, Form()]) -> Response:
-    me = _me(request).account
+    me = signed_in(request).account
     request.app.state.web.assignments.declare_conflict(me.username, me.id, team, reason)
     return RedirectResponse("/panel", status_code=303)
 
 
 def _assigned(request: Request, team: str) -> None:
     state = request.app.state.web
-    me = _me(request).account
+    me = signed_in(request).account
     with state.db.read() as conn:
         if not state.assignments.effective(conn, me.id, team):
             raise HTTPException(403, "you are not assigned to this team, or you are recused")
@@ -60,7 +54,7 @@ def _assigned(request: Request, team: str) -> None:
 def team_page(request: Request, team: str, saved: int = 0) -> HTMLResponse:
     _assigned(request, team)
     state = request.app.state.web
-    me = _me(request).account
+    me = signed_in(request).account
     with state.db.read() as conn:
         lock = state.book.lock_state(conn)
         mine = {i: s for (_, t, i), s in state.book.current(conn, me.id).items() if t == team}
@@ -78,7 +72,7 @@ async def submit(request: Request, team: str, submission: Annotated[str, Form()]
     from starlette.concurrency import run_in_threadpool
 
     state = request.app.state.web
-    me = _me(request).account
+    me = signed_in(request).account
     form = await request.form()
     values: dict[str, tuple[float, str]] = {}
     for item_id in state.book.items:
