@@ -112,8 +112,9 @@ class LlamaBackend:
         # the build's ISA level too: another instruction set is another kernel, other numbers (measured:
         # Gemma's ARC-Easy log-likelihoods move between x86-64-v3 and x86-64-v4), so never one ledger entry
         isa = (build_record() or {}).get("isa", "unrecorded-build")
+        # and the batch size: where an evaluation is cut moves shape-dependent kernels' numbers (Gemma)
         self.endpoint = (f"embedded:llama-cpp-python/{_llama_version()}+{isa}+{LOGLIK_METHOD}-{loglik_mode}"
-                         + ("-fa" if flash_attn else ""))
+                         + ("-fa" if flash_attn else "") + f"-b{n_batch}")
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
         self.n_batch = n_batch
