@@ -163,8 +163,11 @@ class LlamaBackend:
         """The scoring context on the generator's model (created on first use)."""
         if self._scorer is None:
             llm = self._generator()
+            # a recurrent state cannot hold several sequences side by side: packed then decodes one at a time
+            recurrent = bool(getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False))
+            packs = self.loglik_mode == "packed" and not recurrent
             self._scorer = PackedContext(llm._model, n_ctx=self.n_ctx, n_ubatch=self.n_batch,
-                                         n_threads=self.n_threads, max_seqs=64 if self.loglik_mode == "packed" else 1,
+                                         n_threads=self.n_threads, max_seqs=64 if packs else 1,
                                          flash_attn=self.flash_attn, verbose=self.verbose)
         return self._scorer
 
@@ -376,9 +379,9 @@ class LlamaBackend:
                 out.extend(pc.run(plan(w, s, ubatch=pc.n_ubatch), w, s))
             return out
         if mode == "prefix":  # also for a single option: its number is the same alone or with siblings
-            # the context but its last two tokens, once; then each option re-evaluates those two with its own
-            # tokens, in the cells right after the kept ones — the cell layout of a one-option evaluation cut
-            # at that point (llama.cpp frees an option's cells and the next one takes the same cells)
+            # the context but its last two tokens, evaluated once from an empty cache and its KV state saved;
+            # for each option that state is restored into an emptied cache and the option's plan evaluates
+            # those two tokens with its own: a one-option evaluation cut at that point
             kept = tuple(context_tokens[:-2])
             out = []
             for w, s in zip(wholes, splits, strict=True):

@@ -227,20 +227,9 @@ class PackedContext:
         if len(tokens) > self.n_ctx:
             raise ValueError(f"{len(tokens)} tokens exceed the context of {self.n_ctx}")
         self.forget()
-        b = self._batch
-        for a, z in zip((0, *_cuts(len(tokens), self.n_ubatch)), (*_cuts(len(tokens), self.n_ubatch), len(tokens)),
-                        strict=True):
-            for n in range(a, z):
-                b.token[n - a] = tokens[n]
-                b.pos[n - a] = n
-                b.n_seq_id[n - a] = 1
-                b.seq_id[n - a][0] = 0
-                b.logits[n - a] = False
-            b.n_tokens = z - a
-            rc = self._ll.llama_decode(self._ctx.ctx, b)
-            if rc != 0:
-                self.forget()
-                raise RuntimeError(f"llama_decode failed with status {rc}")
+        n = len(tokens)
+        self._decode(Plan(reuse=0, prefix=tokens, tokens=tokens, positions=tuple(range(n)), seqs=((0,),) * n,
+                          outputs=(False,) * n, rows=(), cuts=_cuts(n, self.n_ubatch)), needed=set())
         self.held, self.held_seqs = tokens, 1
         size = int(self._ll.llama_state_seq_get_size(self._ctx.ctx, 0))
         buf = (ctypes.c_uint8 * size)()
@@ -286,8 +275,14 @@ class PackedContext:
             raise ValueError("plan reuses a prefix that is not in the cache")
         self.held, self.held_seqs = (), 0  # until every piece has been decoded
         self._prepare(plan, k)
+        shared = self._decode(plan, needed={idx for rows in plan.rows for idx in rows})
+        self.held, self.held_seqs = plan.prefix, k
+        return [log_softmax_pick(np.stack([shared[idx] for idx in rows]), w[s:])
+                for rows, w, s in zip(plan.rows, wholes, splits, strict=True)]
+
+    def _decode(self, plan: Plan, needed: set[int]) -> dict[int, np.ndarray]:
+        """``llama_decode`` each piece of ``plan`` in turn; the logits row of each batch index in ``needed``."""
         b = self._batch
-        needed = {idx for rows in plan.rows for idx in rows}
         shared: dict[int, np.ndarray] = {}  # batch index -> its logits row
         n_all = len(plan.tokens)
         for a, z in zip((0, *plan.cuts), (*plan.cuts, n_all), strict=True):
@@ -307,9 +302,7 @@ class PackedContext:
                 if n in needed:
                     ptr = self._ll.llama_get_logits_ith(self._ctx.ctx, n - a)
                     shared[n] = np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)).copy()
-        self.held, self.held_seqs = plan.prefix, k
-        return [log_softmax_pick(np.stack([shared[idx] for idx in rows]), w[s:])
-                for rows, w, s in zip(plan.rows, wholes, splits, strict=True)]
+        return shared
 
     def close(self) -> None:
         if self._batch is not None:
