@@ -8,7 +8,7 @@
 #   wheel   only build the wheel into the cache (e.g. for another SOVEREVAL_LLAMA_ISA), install nothing
 #   where   print the ISA level, cache key, wheel folder and CMake flags this environment would use
 #   all     everything (default)
-# Usage: scripts/install-llama.sh [all|python|models|check]...
+# Usage: scripts/install-llama.sh [all|python|models|check|wheel|where]...
 #
 # ISA levels ($SOVEREVAL_LLAMA_ISA): llama.cpp's default build is -march=native, which on a VM whose CPU
 # advertises AMX or AVX-512 the hypervisor does not enable dies with SIGILL at the first matrix product.
@@ -57,9 +57,10 @@ case "$ISA" in
   *) echo "install-llama: unknown SOVEREVAL_LLAMA_ISA=$ISA (x86-64-v3|x86-64-v4|native|armv8)" >&2; exit 2 ;;
 esac
 # One compile for both needs: llama-server is built from the same vendored llama.cpp (LLAMA_BUILD_SERVER) and
-# installed beside the library (with llama.cpp's other tools, which its tools target builds anyway).  llama-cpp-python's own mtmd build (LLAVA_BUILD)
-# would add tools/mtmd a second time, so the server's mtmd is the one built.  LLAMA_TOOLS_INSTALL: llama-server
-# needs libllama-server-impl.so, which llama.cpp installs only with the tools.  No download at build time.
+# installed beside the library, with llama.cpp's other tools (its tools target builds them anyway;
+# LLAMA_TOOLS_INSTALL because llama-server needs libllama-server-impl.so, which is installed only with the
+# tools).  llama-cpp-python's own mtmd build (LLAVA_BUILD) would add tools/mtmd a second time, so the tools'
+# mtmd is the one built.  Nothing is downloaded at build time (no prebuilt web UI).
 feature_flags="-DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_TOOLS_INSTALL=ON -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF \
 -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF \
 -DLLAMA_CURL=OFF -DCMAKE_INSTALL_RPATH=\$ORIGIN/../lib"
@@ -139,7 +140,6 @@ for step in "${steps[@]}"; do
     check) check ;;
     wheel) build_wheel ;;
     where) echo "isa=$ISA key=$KEY wheel_dir=$WHEEL_DIR"; echo "cmake_args=$CMAKE_FLAGS" ;;
-    bin) echo "install-llama: 'bin' is part of 'python' now (llama-server is built with the library)"; install_python ;;
     *) echo "install-llama: unknown step $step (all|python|models|check|wheel|where)" >&2; exit 2 ;;
   esac
 done

@@ -55,7 +55,6 @@ def test_a_failed_check_is_remembered_per_process(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(llama_runtime, "check", fake)
     monkeypatch.setattr(llama_runtime, "_checked", {})
-    monkeypatch.delenv("SOVEREVAL_SKIP_LLAMA_CHECK", raising=False)
     for _ in range(3):
         with pytest.raises(LlamaRuntimeError, match="boom"):
             ensure_runtime(tmp_path / "m.gguf")
@@ -69,7 +68,6 @@ def test_the_embedded_backend_raises_instead_of_crashing(smollm2: object, monkey
 
     monkeypatch.setattr(llama_runtime, "_PROBE", SIGILL_CHILD)
     monkeypatch.setattr(llama_runtime, "_checked", {})
-    monkeypatch.delenv("SOVEREVAL_SKIP_LLAMA_CHECK", raising=False)
 
     async def go() -> None:
         b = LlamaBackend(smollm2)  # type: ignore[arg-type]

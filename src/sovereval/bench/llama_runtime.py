@@ -151,11 +151,13 @@ _lock = threading.Lock()
 
 
 def ensure_runtime(model_path: str | Path | None = None) -> None:
-    """:func:`check` once per process and model file (a failure is remembered and raised again).
-    ``SOVEREVAL_SKIP_LLAMA_CHECK=1`` skips it (inside the check's own child, or where it was just run)."""
-    if os.environ.get("SOVEREVAL_SKIP_LLAMA_CHECK") == "1":
-        return
-    key = str(Path(model_path).resolve()) if model_path else ""
+    """:func:`check` once per process and model file (default SmolLM2); a failure is remembered and raised
+    again."""
+    if model_path is None:
+        from sovereval.bench.models import resolve_model
+
+        model_path = resolve_model("smollm2-135m-instruct").path
+    key = str(Path(model_path).resolve())
     with _lock:
         if key not in _checked:
             try:
