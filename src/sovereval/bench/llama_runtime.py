@@ -72,12 +72,9 @@ def server_binary() -> Path:
 
 
 def server_env() -> dict[str, str]:
-    """Environment for ``llama-server``: its shared libraries beside it, passive OpenMP waits."""
-    lib = Path(sysconfig.get_paths()["purelib"])
-    paths = [str(lib / "lib"), str(lib / "llama_cpp" / "lib")]
-    old = os.environ.get("LD_LIBRARY_PATH")
-    return {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
-            "LD_LIBRARY_PATH": os.pathsep.join(paths + ([old] if old else []))}
+    """Environment for ``llama-server``: passive OpenMP waits (its libraries are found through its RUNPATH,
+    ``$ORIGIN/../lib``, so an overriding binary never picks up these)."""
+    return {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
 
 
 def _cpu_features() -> tuple[str, list[str]]:
