@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from sovereval.bench.backends import open_backend
-from sovereval.bench.catalog import _MMLU_TEST, CATALOG
+from sovereval.bench.catalog import build
 from sovereval.bench.data import find_data_root
 from sovereval.bench.evaluate import evaluate, requests_for
 from sovereval.bench.runner import RunConfig
 from sovereval.bench.spec import BenchmarkDecl, Limit, local
+from sovereval.bench.suites.core import _MMLU_TEST
 from sovereval.bench.types import LoglikRequest
 from sovereval.store import Store
 from sovereval.store.ledger import Ledger
@@ -44,12 +45,13 @@ def declaration(bench: str) -> BenchmarkDecl:
     """A catalogue benchmark, or ``mmlu-<subject>``: MMLU restricted to one subject's test file — what a
     full MMLU run looks like to the embedded backend (items sent subject by subject, so the subject's
     5-shot preamble stays in the cache); a random subset of the 57 subjects rarely repeats one."""
-    if bench in CATALOG:
-        return CATALOG[bench]
+    benchmarks = build().benchmarks
+    if bench in benchmarks:
+        return benchmarks[bench]
     subject = bench.removeprefix("mmlu-")
     if not bench.startswith("mmlu-") or subject not in _MMLU_TEST:
         raise SystemExit(f"unknown benchmark {bench!r}")
-    return CATALOG["mmlu"].with_(id=bench, name=f"MMLU ({subject})", source=local(
+    return benchmarks["mmlu"].with_(id=bench, name=f"MMLU ({subject})", source=local(
         (f"mmlu/test/{subject}_test.csv", _MMLU_TEST[subject]), format="csv"))
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from sovereval.bench.backends.llama import LlamaBackend
 from sovereval.bench.backends.reference import ReferenceModel, continuation_logprobs
-from sovereval.bench.catalog import CATALOG
+from sovereval.bench.catalog import build
 from sovereval.bench.data import find_data_root
 from sovereval.bench.evaluate import items_for, requests_for
 from sovereval.bench.spec import Limit
@@ -48,7 +48,7 @@ def requests(n: int, chat: bool) -> list[tuple[str, LoglikRequest]]:
         raise SystemExit("needs ../shared/benchmarks or $SOVEREVAL_BENCH_DATA")
     out: list[tuple[str, LoglikRequest]] = []
     for lang, bench in SETS:
-        decl = CATALOG[bench]
+        decl = build().benchmarks[bench]
         items = items_for(decl, root, Limit(n=n, seed=0))
         out += [(f"{lang}:{bench}", r) for r in requests_for(decl, items, root) if isinstance(r, LoglikRequest)]
     if chat:  # the English questions again, as a user turn; the options start the assistant's answer

@@ -277,13 +277,13 @@ def run(coro: Any) -> Any:
 
 
 def test_items_sharing_a_fewshot_preamble_are_sent_together() -> None:
-    from sovereval.bench.catalog import CATALOG
+    from sovereval.bench.catalog import build
     from sovereval.bench.evaluate import dispatch_order
     from sovereval.bench.spec import Item
 
     subjects = ["law", "math", "law", "art", "math", "law"]
     items = [Item(id=str(i), fields={"subject": s}) for i, s in enumerate(subjects)]
-    order = dispatch_order(CATALOG["mmlu"], items)
+    order = dispatch_order(build().benchmarks["mmlu"], items)
     assert [subjects[i] for i in order] == ["art", "law", "law", "law", "math", "math"]
     assert [i for i in order if subjects[i] == "law"] == [0, 2, 5]  # stable within a subject
-    assert dispatch_order(CATALOG["arc-easy"], items) == list(range(6))  # zero-shot: item order
+    assert dispatch_order(build().benchmarks["arc-easy"], items) == list(range(6))  # zero-shot: item order

@@ -42,8 +42,6 @@ from sovereval.bench.types import Generation, Loglik
 # The catalog: every family's explicit lists, concatenated and checked once
 # ==================================================================================================
 
-_MMLU_TEST = core._MMLU_TEST  # one subject's test file (benchmarks/bench_embedded_loglik.py)
-
 T = TypeVar("T")
 
 
@@ -180,9 +178,3 @@ def build() -> Catalog:
     """The catalog of :data:`PARTS`, assembled and checked once per process."""
     return assemble(PARTS)
 
-
-def __getattr__(name: str) -> Lookup[BenchmarkDecl]:
-    # ``CATALOG``: the benchmarks as a read-only mapping, a thin read of build() for older callers
-    if name == "CATALOG":
-        return build().benchmarks
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
